@@ -1,0 +1,116 @@
+package bpf
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/mptcp-bpf-pm/mptcp-bpf-pm/internal/nstest"
+)
+
+// modes runs f once per program variant.
+func modes(t *testing.T, f func(t *testing.T, mode string)) {
+	for _, mode := range []string{ModeTPBTF, ModeRawTP} {
+		t.Run(mode, func(t *testing.T) { f(t, mode) })
+	}
+}
+
+func TestRecordsPerSubflow(t *testing.T) {
+	modes(t, testRecordsPerSubflow)
+}
+
+func testRecordsPerSubflow(t *testing.T, mode string) {
+	lab := newKernelLab(t)
+	tr := loadTracer(t, Options{Mode: mode, NetNSInode: nsInode(t, lab.Client)})
+	col := collect(t, tr)
+
+	addr := listen(t, lab, 5201)
+	c := dial(t, lab, addr)
+	send(t, c, 4<<20)
+	subs := waitSubflows(t, lab, 2)
+	send(t, c, 4<<20)
+	c.Close()
+	time.Sleep(500 * time.Millisecond)
+	records := col.stop(t)
+
+	byTuple := groupByTuple(records)
+	for _, s := range subs {
+		rs := byTuple[[2]netip.AddrPort{s.local, s.peer}]
+		if len(rs) == 0 {
+			t.Errorf("no record for subflow %v->%v", s.local, s.peer)
+			continue
+		}
+		checkSubflow(t, mode, s, rs)
+	}
+	for tuple := range byTuple {
+		if !hasTuple(subs, tuple) {
+			t.Errorf("record for %v->%v, which is not a client subflow", tuple[0], tuple[1])
+		}
+	}
+	t.Logf("%d records for %d subflows", len(records), len(subs))
+}
+
+// checkSubflow compares the records of one subflow with ss.
+func checkSubflow(t *testing.T, mode string, s ssSubflow, rs []Record) {
+	t.Helper()
+	first, last := rs[0], rs[len(rs)-1]
+	if first.Reason&ReasonNew == 0 {
+		t.Errorf("%v: first record has reason %v, want new", s.local, first.Reason)
+	}
+	if last.Reason&ReasonClose == 0 {
+		t.Errorf("%v: last record has reason %v, want close", s.local, last.Reason)
+	}
+	for _, r := range rs {
+		if r.Token != s.token {
+			t.Errorf("%v: token %#x, ss says %#x", s.local, r.Token, s.token)
+		}
+		if int(r.LocalID) != s.localID {
+			t.Errorf("%v: local id %d, ss says %d", s.local, r.LocalID, s.localID)
+		}
+		if int(r.RemoteID) != s.remoteID {
+			t.Errorf("%v: remote id %d, ss says %d", s.local, r.RemoteID, s.remoteID)
+		}
+		// raw_tp reads the cookie only once someone (here ss) has
+		// asked the kernel for it.
+		if r.Cookie != s.cookie && (mode == ModeTPBTF || r.Cookie != 0) {
+			t.Errorf("%v: cookie %#x, ss says %#x", s.local, r.Cookie, s.cookie)
+		}
+	}
+	if last.Cookie != s.cookie {
+		t.Errorf("%v: last cookie %#x, ss says %#x", s.local, last.Cookie, s.cookie)
+	}
+}
+
+func groupByTuple(records []Record) map[[2]netip.AddrPort][]Record {
+	m := map[[2]netip.AddrPort][]Record{}
+	for _, r := range records {
+		k := [2]netip.AddrPort{r.Src, r.Dst}
+		m[k] = append(m[k], r)
+	}
+	return m
+}
+
+// waitSubflows waits until the client has n established MPTCP subflows.
+func waitSubflows(t *testing.T, lab *nstest.Lab, n int) []ssSubflow {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		subs := ssSubflows(t, lab.Client)
+		if len(subs) >= n {
+			return subs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("client has %d subflows, want %d", len(subs), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func hasTuple(subs []ssSubflow, tuple [2]netip.AddrPort) bool {
+	for _, s := range subs {
+		if s.local == tuple[0] && s.peer == tuple[1] {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,187 @@
+package bpf
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+)
+
+// Program variants, as returned by Tracer.Mode.
+const (
+	// ModeTPBTF attaches to BTF-enabled tracepoints (Linux 5.5+ with
+	// kernel BTF) and keeps per-socket state in socket local storage.
+	ModeTPBTF = "tp_btf"
+	// ModeRawTP attaches to raw tracepoints. It has no socket cookie
+	// helper, so state lives in an LRU hash keyed by socket address.
+	ModeRawTP = "raw_tp"
+)
+
+// Tracer is a loaded and attached set of programs and the reader of
+// their ring buffer. Run reads records; Close detaches everything.
+type Tracer struct {
+	opts  Options
+	mode  string
+	coll  *ebpf.Collection
+	links []link.Link
+	rd    *ringbuf.Reader
+
+	tokenMu  sync.Mutex
+	tokenGen uint32
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Load loads and attaches the programs, trying tp_btf first and raw_tp
+// second unless opts.Mode forces one. It removes the memlock limit for
+// kernels older than 5.11. On any error nothing stays attached. When no
+// variant works the error matches ErrUnsupported and carries each
+// variant's reason, with the verifier log when the verifier rejected a
+// program.
+func Load(opts Options) (*Tracer, error) {
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, &LoadError{Attempts: []ModeError{{"memlock", err}}}
+	}
+
+	modes := []string{ModeTPBTF, ModeRawTP}
+	if opts.Mode != "" {
+		modes = []string{opts.Mode}
+	}
+	lerr := &LoadError{}
+	for _, mode := range modes {
+		t, err := loadMode(mode, opts)
+		if err == nil {
+			return t, nil
+		}
+		lerr.Attempts = append(lerr.Attempts, ModeError{mode, err})
+	}
+	return nil, lerr
+}
+
+func loadMode(mode string, opts Options) (t *Tracer, err error) {
+	spec, err := modeSpec(mode)
+	if err != nil {
+		return nil, err
+	}
+	if err := configure(spec, &opts); err != nil {
+		return nil, err
+	}
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil {
+		return nil, withVerifierLog(fmt.Errorf("load programs: %w", err))
+	}
+
+	t = &Tracer{opts: opts, mode: mode, coll: coll}
+	defer func() {
+		if err != nil {
+			t.Close()
+			t = nil
+		}
+	}()
+	if err := t.addTokens(opts.Tokens); err != nil {
+		return t, err
+	}
+	if err := t.attach(spec); err != nil {
+		return t, err
+	}
+	t.rd, err = ringbuf.NewReader(coll.Maps["records"])
+	if err != nil {
+		return t, fmt.Errorf("open ring buffer reader: %w", err)
+	}
+	return t, nil
+}
+
+// modeSpec returns the compiled object of one variant.
+func modeSpec(mode string) (*ebpf.CollectionSpec, error) {
+	switch mode {
+	case ModeTPBTF:
+		return loadSubflow()
+	case ModeRawTP:
+		return loadSubflowraw()
+	}
+	return nil, fmt.Errorf("mode %s: %w", mode, errors.ErrUnsupported)
+}
+
+// configure rewrites the load-time constants and the ring size.
+func configure(spec *ebpf.CollectionSpec, o *Options) error {
+	consts := []struct {
+		name  string
+		value any
+	}{
+		{"all_tcp", boolByte(o.AllTCP)},
+		{"netns_ino", o.NetNSInode},
+		{"filter_tokens", boolByte(o.TokenFilter)},
+		{"heartbeat_ns", uint64(o.Heartbeat.Nanoseconds())},
+		{"rtt_frac", fraction1024(o.RTTChange)},
+		{"rtt_floor_us", uint32(o.RTTFloor.Microseconds())},
+		{"cwnd_down_frac", fraction1024(o.CwndDecrease)},
+		{"cwnd_up_frac", fraction1024(o.CwndIncrease)},
+	}
+	for _, c := range consts {
+		v, ok := spec.Variables[c.name]
+		if !ok {
+			return fmt.Errorf("object has no constant %s: regenerate with make generate", c.name)
+		}
+		if err := v.Set(c.value); err != nil {
+			return fmt.Errorf("set %s: %w", c.name, err)
+		}
+	}
+	spec.Maps["records"].MaxEntries = uint32(o.RingSize)
+	return nil
+}
+
+func boolByte(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// attach links every program to the tracepoint named in its section.
+func (t *Tracer) attach(spec *ebpf.CollectionSpec) error {
+	for name, ps := range spec.Programs {
+		prog := t.coll.Programs[name]
+		var l link.Link
+		var err error
+		if t.mode == ModeTPBTF {
+			l, err = link.AttachTracing(link.TracingOptions{Program: prog})
+		} else {
+			l, err = link.AttachRawTracepoint(link.RawTracepointOptions{
+				Name: ps.AttachTo, Program: prog,
+			})
+		}
+		if err != nil {
+			return fmt.Errorf("attach %s to %s: %w", name, ps.AttachTo, err)
+		}
+		t.links = append(t.links, l)
+	}
+	return nil
+}
+
+// Mode returns the loaded variant, ModeTPBTF or ModeRawTP.
+func (t *Tracer) Mode() string { return t.mode }
+
+// Close detaches the programs, stops Run and frees the maps. It is safe
+// to call more than once and concurrently with Run.
+func (t *Tracer) Close() error {
+	t.closeOnce.Do(func() {
+		var errs []error
+		for _, l := range t.links {
+			errs = append(errs, l.Close())
+		}
+		if t.rd != nil {
+			errs = append(errs, t.rd.Close())
+		}
+		t.coll.Close()
+		t.closeErr = errors.Join(errs...)
+	})
+	return t.closeErr
+}
