@@ -3,6 +3,7 @@ package bpf
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -28,8 +29,13 @@ type ModeError struct {
 func (e *LoadError) Error() string {
 	var b strings.Builder
 	b.WriteString(ErrUnsupported.Error())
+	denied := false
 	for _, a := range e.Attempts {
 		fmt.Fprintf(&b, "; %s: %v", a.Mode, a.Err)
+		denied = denied || errors.Is(a.Err, os.ErrPermission)
+	}
+	if denied {
+		b.WriteString(" (run as root, or grant CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN)")
 	}
 	return b.String()
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/mptcp-bpf-pm/mptcp-bpf-pm/internal/nstest"
 )
 
@@ -19,7 +21,14 @@ import (
 // second subflow.
 func newKernelLab(t *testing.T) *nstest.Lab {
 	t.Helper()
-	lab := nstest.NewLab(t, nstest.LabOptions{Paths: 2, ClientPM: "kernel"})
+	return newKernelLabFamily(t, false)
+}
+
+// newKernelLabFamily is newKernelLab with IPv6 addresses when ipv6 is
+// true.
+func newKernelLabFamily(t *testing.T, ipv6 bool) *nstest.Lab {
+	t.Helper()
+	lab := nstest.NewLab(t, nstest.LabOptions{Paths: 2, IPv6: ipv6, ClientPM: "kernel"})
 	lab.Client.Run(t, "ip", "mptcp", "endpoint", "add",
 		lab.Paths[1].ClientAddr.String(), "dev", lab.Paths[1].ClientIf,
 		"subflow")
@@ -188,13 +197,13 @@ func ssSubflows(t *testing.T, ns *nstest.NS) []ssSubflow {
 	return mptcp
 }
 
-// parseSSAddr parses "10.0.0.1%c1:80" or "[fd00::1]:80".
+// parseSSAddr parses "10.0.0.1%c1:80" or "[fd00::1]%c1:80".
 func parseSSAddr(t *testing.T, s string) netip.AddrPort {
 	t.Helper()
 	i := strings.LastIndexByte(s, ':')
 	host, port := s[:i], s[i+1:]
-	host = strings.Trim(host, "[]")
 	host, _, _ = strings.Cut(host, "%")
+	host = strings.Trim(host, "[]")
 	ap, err := netip.ParseAddrPort(net.JoinHostPort(host, port))
 	if err != nil {
 		t.Fatalf("ss address %q: %v", s, err)
@@ -239,4 +248,14 @@ func ssID(s string) int {
 	}
 	n, _ := strconv.Atoi(strings.TrimSuffix(id, ")"))
 	return n
+}
+
+// monotonicNow returns CLOCK_MONOTONIC in ns, the clock of
+// Record.Timestamp.
+func monotonicNow() uint64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		panic(err)
+	}
+	return uint64(ts.Nano())
 }

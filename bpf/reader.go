@@ -32,7 +32,7 @@ func (t *Tracer) Run(ctx context.Context, fn func(*Record)) error {
 		err := t.rd.ReadInto(&raw)
 		switch {
 		case err == nil:
-			if rec.decode(raw.RawSample) == nil {
+			if rec.UnmarshalBinary(raw.RawSample) == nil {
 				fn(&rec)
 			}
 			if n++; n%ctxCheckEvery == 0 && ctx.Err() != nil {

@@ -99,10 +99,10 @@ const recordSize = 144
 // errShortRecord is returned for a sample shorter than struct record.
 var errShortRecord = fmt.Errorf("BPF record shorter than %d bytes", recordSize)
 
-// decode fills r from one ring buffer sample in struct record layout
-// (host byte order, little endian on every supported target). It does
-// not allocate.
-func (r *Record) decode(b []byte) error {
+// UnmarshalBinary fills r from one ring buffer sample in the layout of
+// struct record in subflow.h (host byte order, little endian on every
+// supported target). It does not allocate.
+func (r *Record) UnmarshalBinary(b []byte) error {
 	if len(b) < recordSize {
 		return errShortRecord
 	}

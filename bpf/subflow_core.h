@@ -149,8 +149,9 @@ subflow_ctx(struct tcp_sock *tp)
 
 /*
  * msk_token returns the token of the subflow's MPTCP connection. The
- * subflow copy is set from SYN_SENT on the client and from SYN_RECV on
- * the server; conn is NULL on the server until the subflow is attached.
+ * subflow's copy is set from SYN_SENT on the client and from SYN_RECV on
+ * the server. conn, the fallback, is NULL on the server until the
+ * subflow is attached to it.
  */
 static __always_inline __u32 msk_token(struct mptcp_subflow_context *sf)
 {
@@ -312,8 +313,12 @@ static __always_inline void emit(struct sock *sk, struct tcp_sock *tp,
 	st->tcp_state = s->tcp_state;
 	st->ca_state = s->ca_state;
 	st->flags |= ST_ANNOUNCED;
-	bpf_ringbuf_submit(r, s->reason & REASON_URGENT ? 0 :
-			   BPF_RB_NO_WAKEUP);
+	/*
+	 * Flags 0 would wake the reader only if the ring was empty, and
+	 * routine records queued without a wakeup usually sit in front.
+	 */
+	bpf_ringbuf_submit(r, s->reason & REASON_URGENT ?
+			   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline __u32 changes(struct sf_state *st, struct sf_sample *s)

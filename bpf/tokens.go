@@ -8,8 +8,8 @@ import (
 )
 
 // AddToken adds an MPTCP token to the set reported when
-// Options.TokenFilter is on. Subflows of that connection are reported
-// from their next event on.
+// Options.TokenFilter is on; without it the set has no effect. Subflows
+// of that connection are reported from their next event on.
 func (t *Tracer) AddToken(token uint32) error {
 	t.tokenMu.Lock()
 	defer t.tokenMu.Unlock()

@@ -3,9 +3,11 @@ package bpf
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
@@ -13,11 +15,13 @@ import (
 
 // Program variants, as returned by Tracer.Mode.
 const (
-	// ModeTPBTF attaches to BTF-enabled tracepoints (Linux 5.5+ with
-	// kernel BTF) and keeps per-socket state in socket local storage.
+	// ModeTPBTF attaches to BTF-enabled tracepoints and keeps
+	// per-socket state in socket local storage. It needs kernel BTF and
+	// Linux 6.2 or later (the bpf_rdonly_cast kfunc).
 	ModeTPBTF = "tp_btf"
 	// ModeRawTP attaches to raw tracepoints. It has no socket cookie
-	// helper, so state lives in an LRU hash keyed by socket address.
+	// helper, so state lives in an LRU hash keyed by socket address. It
+	// needs kernel BTF and Linux 5.8 or later (the BPF ring buffer).
 	ModeRawTP = "raw_tp"
 )
 
@@ -47,9 +51,9 @@ func Load(opts Options) (*Tracer, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
-	if err := rlimit.RemoveMemlock(); err != nil {
-		return nil, &LoadError{Attempts: []ModeError{{"memlock", err}}}
-	}
+	// Only kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK. A
+	// failure here matters only if loading fails too.
+	memlockErr := rlimit.RemoveMemlock()
 
 	modes := []string{ModeTPBTF, ModeRawTP}
 	if opts.Mode != "" {
@@ -63,6 +67,9 @@ func Load(opts Options) (*Tracer, error) {
 		}
 		lerr.Attempts = append(lerr.Attempts, ModeError{mode, err})
 	}
+	if memlockErr != nil {
+		lerr.Attempts = append(lerr.Attempts, ModeError{"memlock", memlockErr})
+	}
 	return nil, lerr
 }
 
@@ -73,6 +80,11 @@ func loadMode(mode string, opts Options) (t *Tracer, err error) {
 	}
 	if err := configure(spec, &opts); err != nil {
 		return nil, err
+	}
+	if mode == ModeTPBTF {
+		if err := dropMissingTracepoints(spec); err != nil {
+			return nil, err
+		}
 	}
 	coll, err := ebpf.NewCollection(spec)
 	if err != nil {
@@ -145,7 +157,36 @@ func boolByte(b bool) uint8 {
 	return 0
 }
 
+// optionalPrograms are attached only where the kernel has their
+// tracepoint: tcp_cong_state_set is newer than the others. Without it a
+// CA state change is still seen on the next tcp_probe.
+var optionalPrograms = map[string]bool{"on_tcp_cong_state_set": true}
+
+// dropMissingTracepoints removes the optional programs whose tracepoint
+// the running kernel lacks, found by its btf_trace_ typedef in kernel
+// BTF.
+func dropMissingTracepoints(spec *ebpf.CollectionSpec) error {
+	kernel, err := btf.LoadKernelSpec()
+	if err != nil {
+		return fmt.Errorf("load kernel BTF: %w", err)
+	}
+	for name, ps := range spec.Programs {
+		_, err := kernel.AnyTypeByName("btf_trace_" + ps.AttachTo)
+		switch {
+		case err == nil:
+		case errors.Is(err, btf.ErrNotFound) && optionalPrograms[name]:
+			delete(spec.Programs, name)
+		case errors.Is(err, btf.ErrNotFound):
+			return fmt.Errorf("kernel has no tracepoint %s", ps.AttachTo)
+		default:
+			return fmt.Errorf("look up tracepoint %s: %w", ps.AttachTo, err)
+		}
+	}
+	return nil
+}
+
 // attach links every program to the tracepoint named in its section.
+// An optional program whose raw tracepoint is missing stays detached.
 func (t *Tracer) attach(spec *ebpf.CollectionSpec) error {
 	for name, ps := range spec.Programs {
 		prog := t.coll.Programs[name]
@@ -157,6 +198,9 @@ func (t *Tracer) attach(spec *ebpf.CollectionSpec) error {
 			l, err = link.AttachRawTracepoint(link.RawTracepointOptions{
 				Name: ps.AttachTo, Program: prog,
 			})
+		}
+		if err != nil && optionalPrograms[name] && errors.Is(err, os.ErrNotExist) {
+			continue
 		}
 		if err != nil {
 			return fmt.Errorf("attach %s to %s: %w", name, ps.AttachTo, err)

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -10,13 +11,21 @@ import (
 	"github.com/mptcp-bpf-pm/mptcp-bpf-pm/pm"
 )
 
-// commandQueue carries batches of subflow requests from the event reader
-// to the command worker. It never blocks the producer, so a slow kernel
-// reply never delays the reading of events.
+// job is one unit of work for the command worker: SUBFLOW_CREATE requests,
+// which the worker pipelines with those of other jobs, or any other
+// command as a function.
+type job struct {
+	creates []pm.SubflowRequest
+	fn      func()
+}
+
+// commandQueue carries jobs from the event reader and the timers to the
+// command worker. push never blocks, so a slow kernel reply never delays
+// the reading of events.
 type commandQueue struct {
 	mu     sync.Mutex
 	cond   *sync.Cond
-	queue  [][]pm.SubflowRequest
+	queue  []job
 	closed bool
 }
 
@@ -26,27 +35,27 @@ func newCommandQueue() *commandQueue {
 	return q
 }
 
-func (q *commandQueue) push(reqs []pm.SubflowRequest) {
+func (q *commandQueue) push(j job) {
 	q.mu.Lock()
-	q.queue = append(q.queue, reqs)
+	q.queue = append(q.queue, j)
 	q.mu.Unlock()
 	q.cond.Signal()
 }
 
-// pop returns every queued request as one batch, waiting for at least one.
-// It returns nil after close.
-func (q *commandQueue) pop() []pm.SubflowRequest {
+// pop returns every queued job, waiting for at least one. It returns nil
+// after close.
+func (q *commandQueue) pop() []job {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for len(q.queue) == 0 && !q.closed {
 		q.cond.Wait()
 	}
-	var batch []pm.SubflowRequest
-	for _, reqs := range q.queue {
-		batch = append(batch, reqs...)
+	if q.closed {
+		return nil
 	}
-	q.queue = q.queue[:0]
-	return batch
+	jobs := q.queue
+	q.queue = nil
+	return jobs
 }
 
 func (q *commandQueue) close() {
@@ -56,56 +65,94 @@ func (q *commandQueue) close() {
 	q.cond.Broadcast()
 }
 
-// runCommands sends queued SUBFLOW_CREATE requests. Each batch is
-// pipelined: every request is sent before any acknowledgement is read.
+// runCommands runs queued jobs. The SUBFLOW_CREATE requests of all queued
+// jobs go out as one pipelined batch: every request is sent before any
+// acknowledgement is read.
 func (d *Daemon) runCommands(ctx context.Context) error {
 	for {
-		batch := d.cmds.pop()
-		if batch == nil {
+		jobs := d.cmds.pop()
+		if jobs == nil {
 			return nil
 		}
-		start := time.Now()
-		errs := d.pm.SubflowCreateBatch(batch)
-		elapsed := time.Since(start)
-		for i, req := range batch {
-			d.subflowCreated(req, errs[i], elapsed)
+		var batch []pm.SubflowRequest
+		for _, j := range jobs {
+			batch = append(batch, j.creates...)
+		}
+		if len(batch) > 0 {
+			start := time.Now()
+			errs := d.pm.SubflowCreateBatch(batch)
+			elapsed := time.Since(start)
+			for i, req := range batch {
+				d.subflowCreated(req, errs[i], elapsed)
+			}
+		}
+		for _, j := range jobs {
+			if j.fn != nil {
+				j.fn()
+			}
 		}
 	}
 }
 
 func (d *Daemon) subflowCreated(req pm.SubflowRequest, err error, elapsed time.Duration) {
-	log := d.log.WithFields(logrus.Fields{
+	fields := logrus.Fields{
 		"token":    req.Token,
 		"local":    req.Local.Addr.String(),
 		"local_id": req.Local.ID,
 		"remote":   req.Remote.String(),
+		"backup":   req.Local.Flags&pm.FlagBackup != 0,
 		"took":     elapsed.Round(time.Microsecond),
-	})
-	rec := eventRecord{
-		Time:   timestamp(time.Now()),
-		Type:   "subflow_create",
-		Token:  req.Token,
-		Local:  req.Local.Addr.String(),
-		Remote: req.Remote.String(),
-		Result: "ok",
 	}
-	id := req.Local.ID
-	rec.LocalID = &id
+	d.recordAction("subflow_create", req.Token, req.Local.Addr.String(), req.Remote.String(), &req.Local.ID, err)
 	if err == nil {
-		log.Info("subflow create requested")
-		d.rec.event(rec)
+		d.log.WithFields(fields).Info("subflow create requested")
 		return
 	}
-	rec.Result = err.Error()
-	d.rec.event(rec)
-	log.WithError(err).Warn("subflow create failed")
-
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.stats.SubflowsFailed++
 	if c := d.conns[req.Token]; c != nil {
 		if sf := c.findPending(req.Local.Addr, req.Remote); sf != nil {
 			sf.State = subflowClosed
+			sf.Since = time.Now()
 		}
 	}
+	d.mu.Unlock()
+	if d.limit.allow("subflow create failed", req.Local.Addr.String(), req.Remote.String()) {
+		d.log.WithFields(fields).WithError(err).Warn("subflow create failed; retrying when an address, route or link changes")
+	}
+}
+
+// recordAction writes one of the daemon's own commands to events.jsonl.
+func (d *Daemon) recordAction(typ string, token uint32, local, remote string, localID *uint8, err error) {
+	if d.rec == nil {
+		return
+	}
+	r := eventRecord{
+		Time:    timestamp(time.Now()),
+		Type:    typ,
+		Token:   token,
+		Local:   local,
+		Remote:  remote,
+		LocalID: localID,
+		Result:  "ok",
+	}
+	if err != nil {
+		r.Result = err.Error()
+	}
+	d.rec.event(r)
+}
+
+// destroySubflow queues a SUBFLOW_DESTROY of sf, whose wire addresses
+// the caller copies under d.mu.
+func (d *Daemon) destroySubflow(token uint32, local, remote netip.AddrPort, why string) {
+	d.cmds.push(job{fn: func() {
+		err := d.pm.SubflowDestroy(token, local, remote)
+		d.recordAction("subflow_destroy", token, local.String(), remote.String(), nil, err)
+		log := d.log.WithFields(logrus.Fields{"token": token, "local": local.String(), "remote": remote.String(), "reason": why})
+		if err != nil {
+			log.WithError(err).Warn("subflow destroy failed")
+			return
+		}
+		log.Info("subflow destroyed")
+	}})
 }

@@ -10,46 +10,11 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-	"github.com/vishvananda/netlink"
 
 	"github.com/mptcp-bpf-pm/mptcp-bpf-pm/bpf"
 	"github.com/mptcp-bpf-pm/mptcp-bpf-pm/diag"
 	"github.com/mptcp-bpf-pm/mptcp-bpf-pm/pm"
 )
-
-// Config holds the daemon's options. The zero value is not valid: use
-// DefaultConfig and change what differs.
-type Config struct {
-	Policy    string // see the Policy* constants
-	SetPMType bool   // switch net.mptcp.pm_type to 1 in this namespace
-	BPF       bool   // load the BPF statistics programs
-	// DiagInterval is the period of the inet_diag reconciliation poll.
-	// When BPF cannot load, the poll also provides the statistics.
-	DiagInterval time.Duration
-	// FallbackInterval replaces DiagInterval when BPF is unavailable.
-	FallbackInterval time.Duration
-	EventBuffer      int    // receive buffer of the event socket, bytes
-	RecordDir        string // write JSON Lines series here when set
-	RecordLimit      int64  // bytes of series data before recording stops
-	IncludeLinkLocal bool   // open subflows from link-local addresses too
-	BPFOptions       bpf.Options
-	Log              *logrus.Logger
-	Options          map[string]any // flags as given, stored in meta.json
-}
-
-// DefaultConfig returns the configuration of "mptcp-bpf-pm run" without
-// flags.
-func DefaultConfig() Config {
-	return Config{
-		Policy:           PolicyFullMesh,
-		BPF:              true,
-		DiagInterval:     time.Second,
-		FallbackInterval: 300 * time.Millisecond,
-		EventBuffer:      8 << 20,
-		RecordLimit:      1 << 30,
-		Log:              logrus.StandardLogger(),
-	}
-}
 
 // Daemon is a running path manager for the caller's network namespace.
 type Daemon struct {
@@ -61,44 +26,55 @@ type Daemon struct {
 	diag   *diag.Conn
 	tracer *bpf.Tracer
 	addrs  *addrTable
+	links  *linkTable
+	filter *Filter
 	rec    *recorder
 	cmds   *commandQueue
+	limit  *rateLimiter
 
 	mu    sync.Mutex
 	conns map[uint32]*conn
-	// cookies maps socket cookies seen in BPF records or diag dumps to
-	// their connection token.
-	cookies map[uint64]uint32
-	stats   counters
+	// endpoints are the in-kernel endpoints this daemon added in kernel
+	// mode, by address; only these are removed at exit.
+	endpoints map[string]uint8
+	stats     counters
 }
 
 // counters are the daemon's running totals, logged at exit.
 type counters struct {
 	Events, LostEvents, BPFRecords, SubflowsRequested, SubflowsFailed uint64
+	BackupSwitches, Retries                                           uint64
 }
 
 // New checks the host, opens every kernel interface and returns a daemon
 // ready to Run. On error nothing stays open.
 func New(cfg Config) (d *Daemon, err error) {
-	if err := ValidatePolicy(cfg.Policy); err != nil {
-		return nil, err
-	}
 	if cfg.Log == nil {
 		cfg.Log = logrus.StandardLogger()
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	d = &Daemon{
+		cfg:       cfg,
+		log:       cfg.Log,
+		addrs:     newAddrTable(cfg.IncludeLinkLocal),
+		links:     newLinkTable(),
+		conns:     make(map[uint32]*conn),
+		endpoints: make(map[string]uint8),
+		limit:     newRateLimiter(time.Minute),
+	}
+	if cfg.FilterFile != "" {
+		if d.filter, err = LoadFilter(cfg.FilterFile); err != nil {
+			return nil, err
+		}
 	}
 	warning, err := checkPrivileges(cfg.BPF)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkMPTCP(cfg.SetPMType); err != nil {
+	if err := checkMPTCP(cfg.Mode, cfg.SetPMType); err != nil {
 		return nil, err
-	}
-	d = &Daemon{
-		cfg:     cfg,
-		log:     cfg.Log,
-		addrs:   newAddrTable(cfg.IncludeLinkLocal),
-		conns:   make(map[uint32]*conn),
-		cookies: make(map[uint64]uint32),
 	}
 	if warning != "" {
 		d.log.Warn(warning)
@@ -132,6 +108,9 @@ func (d *Daemon) open() (err error) {
 	if d.diag, err = diag.Dial(&diag.Config{}); err != nil {
 		return fmt.Errorf("open inet_diag: %w", err)
 	}
+	if err = d.links.load(); err != nil {
+		return err
+	}
 	if err = d.addrs.load(); err != nil {
 		return err
 	}
@@ -160,27 +139,26 @@ func (d *Daemon) loadBPF() {
 		return
 	}
 	d.tracer = tracer
-	d.log.WithField("mode", tracer.Mode()).Info("BPF statistics programs attached")
+	d.log.WithField("attach", tracer.Mode()).Info("BPF statistics programs attached")
 }
 
 func (d *Daemon) metadata() map[string]any {
 	host, _ := os.Hostname()
-	kernel := ""
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		kernel = string(b[:len(b)-1])
-	}
+	kernel, _ := readSysctl("kernel.osrelease")
 	return map[string]any{
 		"start_time": timestamp(time.Now()),
 		"host":       host,
 		"kernel":     kernel,
 		"go":         runtime.Version(),
+		"mode":       d.cfg.Mode,
 		"policy":     d.cfg.Policy,
 		"options":    d.cfg.Options,
 	}
 }
 
 // Run manages connections until ctx is done, then detaches the BPF
-// programs and closes every socket. Connections keep running.
+// programs, removes the endpoints it added and closes every socket.
+// Connections keep running.
 func (d *Daemon) Run(ctx context.Context) error {
 	defer d.close()
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -200,14 +178,22 @@ func (d *Daemon) Run(ctx context.Context) error {
 	start("event reader", d.readEvents)
 	start("command worker", d.runCommands)
 	start("address watcher", d.watchAddresses)
+	start("link watcher", d.watchLinks)
+	start("route watcher", d.watchRoutes)
 	start("diag poller", d.pollDiag)
+	start("timer", d.runTimers)
 	if d.tracer != nil {
 		start("BPF reader", d.readBPF)
+		start("BPF drop counter", d.watchDrops)
+	}
+	if d.cfg.Mode == ModeKernel {
+		d.syncEndpoints()
 	}
 	if err := d.adopt(); err != nil {
 		d.log.WithError(err).Warn("adopting existing connections failed")
 	}
 	d.log.WithFields(logrus.Fields{
+		"mode":      d.cfg.Mode,
 		"policy":    d.cfg.Policy,
 		"addresses": len(d.addrs.list()),
 		"bpf":       d.tracer != nil,
@@ -221,12 +207,20 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.tracer.Close()
 	}
 	wg.Wait()
+	if d.cfg.Mode == ModeKernel {
+		d.removeEndpoints()
+	}
+	d.mu.Lock()
+	st := d.stats
+	d.mu.Unlock()
 	d.log.WithFields(logrus.Fields{
-		"events":             d.stats.Events,
-		"lost_events":        d.stats.LostEvents,
-		"bpf_records":        d.stats.BPFRecords,
-		"subflows_requested": d.stats.SubflowsRequested,
-		"subflows_failed":    d.stats.SubflowsFailed,
+		"events":             st.Events,
+		"lost_events":        st.LostEvents,
+		"bpf_records":        st.BPFRecords,
+		"subflows_requested": st.SubflowsRequested,
+		"subflows_failed":    st.SubflowsFailed,
+		"backup_switches":    st.BackupSwitches,
+		"retries":            st.Retries,
 	}).Info("daemon stopped")
 	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) {
 		return err
@@ -258,48 +252,44 @@ func (d *Daemon) close() {
 	}
 }
 
-// watchAddresses applies rtnetlink address changes and opens subflows from
-// a new address on every connection that lacks one.
-func (d *Daemon) watchAddresses(ctx context.Context) error {
-	updates := make(chan netlink.AddrUpdate, 64)
-	done := make(chan struct{})
-	defer close(done)
-	errc := make(chan error, 1)
-	opts := netlink.AddrSubscribeOptions{
-		ErrorCallback: func(err error) {
-			select {
-			case errc <- err:
-			default:
-			}
-		},
-	}
-	if err := netlink.AddrSubscribeWithOptions(updates, done, opts); err != nil {
-		return fmt.Errorf("subscribe to address changes: %w", err)
-	}
-	// Addresses may have changed between the dump and the subscription.
-	if err := d.addrs.load(); err != nil {
-		return err
-	}
+// runTimers drives the time-based work: adaptive health checks and the
+// retries of subflows closed by an error.
+func (d *Daemon) runTimers(ctx context.Context) error {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case err := <-errc:
-			d.log.WithError(err).Warn("address notifications failed, reloading addresses")
-			if err := d.addrs.load(); err != nil {
-				return err
+		case now := <-t.C:
+			if d.cfg.Policy == PolicyAdaptive {
+				d.checkHealth(now)
 			}
-		case u, ok := <-updates:
-			if !ok {
-				return errors.New("address notification channel closed")
-			}
-			addr, changed := d.addrs.update(u)
-			if !changed {
+			d.runRetries(now)
+		}
+	}
+}
+
+// watchDrops logs the BPF ring-buffer drop counters every second when they
+// rise.
+func (d *Daemon) watchDrops(ctx context.Context) error {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var last uint64
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			drops, err := d.tracer.Drops()
+			if err != nil {
+				d.log.WithError(err).Warn("read BPF drop counters")
 				continue
 			}
-			d.log.WithFields(logrus.Fields{"address": addr, "added": u.NewAddr, "ifindex": u.LinkIndex}).Info("local address changed")
-			if u.NewAddr {
-				d.planAll()
+			if total := drops.Total(); total > last {
+				d.log.WithFields(logrus.Fields{"total": total, "new": total - last, "ring_full": drops.Ring, "storage_failed": drops.Storage}).
+					Warn("BPF ring buffer dropped records; raise --bpf-ring-size")
+				last = total
 			}
 		}
 	}

@@ -11,20 +11,22 @@ import (
 	"github.com/mptcp-bpf-pm/mptcp-bpf-pm/pm"
 )
 
-// eventRecord is one line of events.jsonl.
+// eventRecord is one line of events.jsonl: a path-manager event, or one of
+// the daemon's own commands with its result.
 type eventRecord struct {
-	Time       string `json:"time"`
-	Type       string `json:"type"`
-	Token      uint32 `json:"token,omitempty"`
-	Local      string `json:"local,omitempty"`
-	Remote     string `json:"remote,omitempty"`
-	LocalID    *uint8 `json:"local_id,omitempty"`
-	RemoteID   *uint8 `json:"remote_id,omitempty"`
-	Backup     bool   `json:"backup,omitempty"`
-	IfIndex    int32  `json:"ifindex,omitempty"`
-	Error      uint8  `json:"error,omitempty"`
-	ServerSide bool   `json:"server_side,omitempty"`
-	Result     string `json:"result,omitempty"` // for daemon actions
+	Time        string `json:"time"`
+	Type        string `json:"type"`
+	Token       uint32 `json:"token,omitempty"`
+	Local       string `json:"local,omitempty"`
+	Remote      string `json:"remote,omitempty"`
+	LocalID     *uint8 `json:"local_id,omitempty"`
+	RemoteID    *uint8 `json:"remote_id,omitempty"`
+	Backup      bool   `json:"backup,omitempty"`
+	IfIndex     int32  `json:"ifindex,omitempty"`
+	Error       uint8  `json:"error,omitempty"`
+	ResetReason uint32 `json:"reset_reason,omitempty"`
+	ServerSide  bool   `json:"server_side,omitempty"`
+	Result      string `json:"result,omitempty"`
 }
 
 // readEvents receives path-manager events until the socket is closed. A
@@ -39,7 +41,7 @@ func (d *Daemon) readEvents(ctx context.Context) error {
 			n := d.stats.LostEvents
 			d.mu.Unlock()
 			d.log.WithField("overflows", n).Warn("mptcp_pm events were lost (receive buffer overflow), resynchronising from inet_diag")
-			if err := d.reconcile(); err != nil {
+			if err := d.reconcile(true); err != nil {
 				d.log.WithError(err).Error("resynchronise after lost events")
 			}
 			continue
@@ -75,6 +77,9 @@ func eventFields(ev *pm.Event) logrus.Fields {
 	if ev.Error != 0 {
 		f["error"] = ev.Error
 	}
+	if ev.Has(pm.AttrResetReason) {
+		f["reset_reason"] = ev.ResetReason
+	}
 	return f
 }
 
@@ -83,13 +88,14 @@ func (d *Daemon) recordEvent(ev *pm.Event) {
 		return
 	}
 	r := eventRecord{
-		Time:       timestamp(time.Now()),
-		Type:       ev.Type.String(),
-		Token:      ev.Token,
-		Backup:     ev.Backup,
-		IfIndex:    ev.IfIndex,
-		Error:      ev.Error,
-		ServerSide: ev.ServerSide,
+		Time:        timestamp(time.Now()),
+		Type:        ev.Type.String(),
+		Token:       ev.Token,
+		Backup:      ev.Backup,
+		IfIndex:     ev.IfIndex,
+		Error:       ev.Error,
+		ResetReason: ev.ResetReason,
+		ServerSide:  ev.ServerSide,
 	}
 	if ev.Local.IsValid() {
 		r.Local = unmapAddrPort(ev.Local).String()
@@ -109,8 +115,8 @@ func (d *Daemon) recordEvent(ev *pm.Event) {
 }
 
 // handleEvent updates the connection table and asks the policy for
-// subflows when a connection becomes established or the peer announces an
-// address.
+// subflows when a connection becomes established, the peer announces an
+// address or a subflow closes with an error.
 func (d *Daemon) handleEvent(ev *pm.Event) {
 	d.recordEvent(ev)
 	log := d.log.WithFields(eventFields(ev))
@@ -124,8 +130,9 @@ func (d *Daemon) handleEvent(ev *pm.Event) {
 			c = newConn(ev.Token, ev.Local, ev.Remote)
 			d.conns[ev.Token] = c
 		}
-		c.ServerSide = ev.ServerSide || ev.Flags&0x2 != 0
+		c.ServerSide = ev.ServerSide || ev.Flags&pm.EventFlagServerSide != 0
 		c.Established = ev.Type == pm.EventEstablished
+		c.Managed = d.filter.Match(c.Local, c.Remote)
 	case pm.EventClosed:
 		delete(d.conns, ev.Token)
 	case pm.EventAnnounced:
@@ -141,21 +148,27 @@ func (d *Daemon) handleEvent(ev *pm.Event) {
 			d.updateSubflow(c, ev)
 		}
 	}
+	managed := c != nil && c.Managed
 	d.mu.Unlock()
 
-	switch ev.Type {
-	case pm.EventSubClosed:
-		if ev.Error != 0 {
-			log.Warn("subflow closed with error")
-		} else {
-			log.Info("subflow closed")
-		}
-	case pm.EventListenerCreated, pm.EventListenerClosed:
+	switch {
+	case ev.Type == pm.EventSubClosed && ev.Error != 0:
+		log.Warn("subflow closed with error")
+	case ev.Type == pm.EventListenerCreated || ev.Type == pm.EventListenerClosed:
 		log.Debug("listener changed")
+	case ev.Type == pm.EventEstablished && !managed:
+		log.Info("connection excluded by the filter, not managed")
 	default:
 		log.Info("path manager event")
 	}
-	if ev.Type == pm.EventEstablished || ev.Type == pm.EventAnnounced {
+	if !managed {
+		return
+	}
+	switch ev.Type {
+	case pm.EventEstablished:
+		d.plan(ev.Token)
+		d.announce(ev.Token)
+	case pm.EventAnnounced:
 		d.plan(ev.Token)
 	}
 }
@@ -166,15 +179,15 @@ func (d *Daemon) updateSubflow(c *conn, ev *pm.Event) {
 	local, remote := unmapAddrPort(ev.Local), unmapAddrPort(ev.Remote)
 	sf := c.findSubflow(local, remote)
 	if sf == nil {
-		sf = c.findPending(local.Addr(), remote)
-		if sf != nil {
+		if sf = c.findPending(local.Addr(), remote); sf != nil {
 			sf.Local = local
 		}
 	}
 	if sf == nil {
-		sf = &subflow{Local: local, Remote: remote}
+		sf = &subflow{Local: local, Remote: remote, Since: time.Now()}
 		c.Subflows = append(c.Subflows, sf)
 	}
+	sf.WireLocal, sf.WireRemote = ev.Local, ev.Remote
 	sf.LocalID, sf.RemoteID = ev.LocalID, ev.RemoteID
 	sf.Backup = ev.Backup
 	sf.IfIndex = ev.IfIndex
@@ -183,46 +196,80 @@ func (d *Daemon) updateSubflow(c *conn, ev *pm.Event) {
 		// A SUB_ESTABLISHED can be followed at once by SUB_CLOSED when
 		// the peer rejects the join, so it is not final.
 		sf.State = subflowEstablished
+		sf.Since = time.Now()
 	case pm.EventSubClosed:
 		sf.State = subflowClosed
+		sf.Since = time.Now()
 		sf.Error = ev.Error
+		sf.ResetReason = ev.ResetReason
+		if ev.Error != 0 && d.cfg.Policy == PolicyAdaptive && sf.Requested && !c.ServerSide {
+			d.scheduleRetry(c, sf)
+		}
 	}
 }
 
+// planEnv returns the policy's view of the host.
+func (d *Daemon) planEnv() planEnv {
+	locals := d.addrs.list()
+	usable := locals[:0]
+	for _, a := range locals {
+		if d.links.up(d.addrs.ifIndex(a)) {
+			usable = append(usable, a)
+		}
+	}
+	env := planEnv{
+		locals:      usable,
+		id:          d.addrs.id,
+		ifIndex:     d.addrs.ifIndex,
+		maxSubflows: d.cfg.MaxSubflows,
+		nDiffPorts:  d.cfg.NDiffPorts,
+	}
+	if d.cfg.Policy == PolicyBackup {
+		env.isBackup = func(a netip.Addr) bool {
+			return d.links.isBackup(d.addrs.ifIndex(a), d.cfg.BackupInterfaces)
+		}
+	}
+	return env
+}
+
 // plan asks the policy for the subflows that connection token lacks and
-// queues their creation. Server-side connections get none: the client
-// opens subflows.
+// queues their creation. Server-side connections get none, because the
+// client opens subflows, and kernel mode leaves it to the kernel.
 func (d *Daemon) plan(token uint32) {
+	if d.cfg.Mode != ModeUserspace {
+		return
+	}
+	env := d.planEnv()
 	d.mu.Lock()
 	c := d.conns[token]
-	if c == nil || c.ServerSide || !c.Established {
+	if c == nil || c.ServerSide || !c.Established || !c.Managed {
 		d.mu.Unlock()
 		return
 	}
-	plans := planFullMesh(c, d.addrs.list(), d.addrs.id)
+	plans := planSubflows(d.cfg.Policy, c, env)
 	reqs := make([]pm.SubflowRequest, 0, len(plans))
+	now := time.Now()
 	for _, p := range plans {
 		c.Subflows = append(c.Subflows, &subflow{
 			Local:     netip.AddrPortFrom(p.Local, 0),
 			Remote:    p.Remote,
 			LocalID:   p.LocalID,
+			Backup:    p.Backup,
 			State:     subflowPending,
 			Requested: true,
+			Since:     now,
 		})
-		reqs = append(reqs, pm.SubflowRequest{
-			Token:  token,
-			Local:  pm.Local{Addr: p.Local, ID: p.LocalID},
-			Remote: p.Remote,
-		})
+		reqs = append(reqs, p.request(token))
 	}
 	d.stats.SubflowsRequested += uint64(len(reqs))
 	d.mu.Unlock()
 	if len(reqs) > 0 {
-		d.cmds.push(reqs)
+		d.cmds.push(job{creates: reqs})
 	}
 }
 
-// planAll runs plan for every connection, after a local address appeared.
+// planAll runs plan for every connection, after an address, a route or a
+// link appeared.
 func (d *Daemon) planAll() {
 	d.mu.Lock()
 	tokens := make([]uint32, 0, len(d.conns))
@@ -232,5 +279,6 @@ func (d *Daemon) planAll() {
 	d.mu.Unlock()
 	for _, t := range tokens {
 		d.plan(t)
+		d.announce(t)
 	}
 }

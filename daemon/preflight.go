@@ -24,9 +24,9 @@ func readSysctl(key string) (string, error) {
 }
 
 // checkMPTCP returns an error that names the sysctl to change when MPTCP is
-// missing or disabled, or when the namespace does not use the userspace
-// path manager. With setPMType it switches pm_type to userspace itself.
-func checkMPTCP(setPMType bool) error {
+// missing or disabled, or when the namespace's pm_type does not fit mode.
+// With setPMType it switches pm_type itself.
+func checkMPTCP(mode string, setPMType bool) error {
 	enabled, err := readSysctl("net.mptcp.enabled")
 	if errors.Is(err, os.ErrNotExist) {
 		return errors.New("MPTCP is not available: this kernel has no /proc/sys/net/mptcp (build it with CONFIG_MPTCP=y)")
@@ -37,19 +37,23 @@ func checkMPTCP(setPMType bool) error {
 	if enabled != "1" {
 		return errors.New("MPTCP is disabled in this network namespace: run sysctl -w net.mptcp.enabled=1")
 	}
+	want, name := "1", "userspace"
+	if mode == ModeKernel {
+		want, name = "0", "in-kernel"
+	}
 	pmType, err := readSysctl("net.mptcp.pm_type")
 	if err != nil {
 		return fmt.Errorf("read net.mptcp.pm_type: %w (kernels before 5.19 have no userspace path manager)", err)
 	}
-	if pmType == "1" {
+	if pmType == want {
 		return nil
 	}
 	if !setPMType {
-		return fmt.Errorf("net.mptcp.pm_type is %s (in-kernel path manager) in this network namespace: "+
-			"run sysctl -w net.mptcp.pm_type=1, or start the daemon with --set-pm-type", pmType)
+		return fmt.Errorf("net.mptcp.pm_type is %s in this network namespace, but --pm %s needs the %s path manager: "+
+			"run sysctl -w net.mptcp.pm_type=%s, or start the daemon with --set-pm-type", pmType, mode, name, want)
 	}
-	if err := os.WriteFile("/proc/sys/net/mptcp/pm_type", []byte("1\n"), 0o644); err != nil {
-		return fmt.Errorf("set net.mptcp.pm_type=1: %w", err)
+	if err := os.WriteFile("/proc/sys/net/mptcp/pm_type", []byte(want+"\n"), 0o644); err != nil {
+		return fmt.Errorf("set net.mptcp.pm_type=%s: %w", want, err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -49,19 +50,36 @@ func (d *Daemon) readBPF(ctx context.Context) error {
 	return d.tracer.Run(ctx, d.handleRecord)
 }
 
-// handleRecord runs for every BPF record; r is reused by the reader.
+// handleRecord runs for every BPF record; r is reused by the reader. It
+// updates the subflow's latest statistics and, under the adaptive policy,
+// reacts at once to records that signal loss.
 func (d *Daemon) handleRecord(r *bpf.Record) {
+	now := time.Now()
+	var actions []backupAction
 	d.mu.Lock()
 	d.stats.BPFRecords++
-	if _, ok := d.cookies[r.Cookie]; !ok {
-		d.cookies[r.Cookie] = r.Token
-		if c := d.conns[r.Token]; c != nil {
-			if sf := c.findSubflow(unmapAddrPort(r.Src), unmapAddrPort(r.Dst)); sf != nil {
+	if c := d.conns[r.Token]; c != nil {
+		sf := c.findCookie(r.Cookie)
+		if sf == nil {
+			if sf = c.findSubflow(unmapAddrPort(r.Src), unmapAddrPort(r.Dst)); sf != nil {
 				sf.Cookie = r.Cookie
+			}
+		}
+		if sf != nil {
+			sf.Stats = subflowStats{
+				Source: "bpf", At: now, SRTTUs: r.SRTT, SndCwnd: r.SndCwnd,
+				BytesAcked: r.BytesAcked, BytesSent: r.BytesSent, BytesRetrans: r.BytesRetrans,
+				TotalRetrans: r.TotalRetrans, CAState: r.CAState,
+			}
+			sf.Health.observe(now, &sf.Stats, d.cfg.Adaptive.Window)
+			urgent := r.Reason&(bpf.ReasonRetrans|bpf.ReasonLoss|bpf.ReasonCAState) != 0
+			if d.cfg.Policy == PolicyAdaptive && urgent {
+				actions = d.checkConn(now, c)
 			}
 		}
 	}
 	d.mu.Unlock()
+	d.applyBackup(actions)
 
 	if r.Reason&bpf.ReasonNew != 0 {
 		d.log.WithFields(logrus.Fields{
@@ -114,7 +132,7 @@ func (d *Daemon) pollDiag(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			if err := d.reconcile(); err != nil {
+			if err := d.reconcile(false); err != nil {
 				d.log.WithError(err).Warn("inet_diag poll failed")
 			}
 			if err := d.rec.flush(); err != nil {
@@ -126,9 +144,11 @@ func (d *Daemon) pollDiag(ctx context.Context) error {
 
 // reconcile dumps the MPTCP connections and their subflows, forgets
 // connections the kernel no longer has (CLOSED is not sent after a peer's
-// fast close), adopts connections the table lacks (after lost events) and
-// records diag samples.
-func (d *Daemon) reconcile() error {
+// fast close) and records diag samples. With adopt, it also takes over the
+// established connections the table lacks: at start-up and after lost
+// events. The periodic poll does not adopt, because a connection it finds
+// may be one whose events are still on their way.
+func (d *Daemon) reconcile(adopt bool) error {
 	conns, err := d.diag.Connections(diag.Request{})
 	if err != nil {
 		return fmt.Errorf("dump MPTCP connections: %w", err)
@@ -150,13 +170,17 @@ func (d *Daemon) reconcile() error {
 		token := dc.Info.Token
 		seen[token] = true
 		c := d.conns[token]
-		if c == nil && dc.State == diag.StateEstablished {
+		if c == nil && adopt && dc.State == diag.StateEstablished {
 			c = adoptConn(dc, listening)
+			c.Managed = d.filter.Match(c.Local, c.Remote)
 			d.conns[token] = c
 			adopted = append(adopted, token)
 		}
 		for j := range dc.Subflows {
 			d.recordDiag(now, token, &dc.Subflows[j])
+			if c != nil {
+				d.applyDiag(now, c, &dc.Subflows[j])
+			}
 		}
 	}
 	for token, c := range d.conns {
@@ -165,7 +189,10 @@ func (d *Daemon) reconcile() error {
 		if !seen[token] && now.Sub(c.Since) > d.cfg.DiagInterval {
 			delete(d.conns, token)
 			d.log.WithField("token", token).Info("connection gone without CLOSED event, forgotten")
+			continue
 		}
+		expirePending(now, c)
+		c.prune(now)
 	}
 	d.mu.Unlock()
 
@@ -177,7 +204,7 @@ func (d *Daemon) reconcile() error {
 }
 
 // adopt runs the first reconciliation at start-up.
-func (d *Daemon) adopt() error { return d.reconcile() }
+func (d *Daemon) adopt() error { return d.reconcile(true) }
 
 // listeningPorts returns the local ports of MPTCP listeners, used to tell
 // accepted connections from initiated ones after the fact.
@@ -199,17 +226,24 @@ func adoptConn(dc *diag.Connection, listening map[uint16]bool) *conn {
 	c.Adopted = true
 	c.Established = true
 	c.ServerSide = listening[c.Local.Port()]
+	// The initial subflow may be gone; then its entry stays closed.
+	c.Subflows[0].State = subflowClosed
 	for _, s := range dc.Subflows {
 		sf := &subflow{
-			Local:  unmapAddrPort(s.ID.Src),
-			Remote: unmapAddrPort(s.ID.Dst),
-			State:  subflowEstablished,
-			Cookie: s.ID.Cookie,
+			Local:      unmapAddrPort(s.ID.Src),
+			Remote:     unmapAddrPort(s.ID.Dst),
+			WireLocal:  s.ID.Src,
+			WireRemote: s.ID.Dst,
+			State:      subflowEstablished,
+			Cookie:     s.ID.Cookie,
+			Since:      c.Since,
 		}
 		if s.Subflow != nil {
 			sf.LocalID, sf.RemoteID = s.Subflow.LocalID, s.Subflow.RemoteID
 		}
-		if sf.Local == c.Local && sf.Remote == c.Remote {
+		if sf.Local == c.Local && sf.Remote == c.Remote && s.Subflow != nil && s.Subflow.Initial() {
+			c.Subflows[0] = sf
+			sf.Initial = true
 			continue
 		}
 		c.Subflows = append(c.Subflows, sf)
@@ -218,7 +252,6 @@ func adoptConn(dc *diag.Connection, listening map[uint16]bool) *conn {
 }
 
 func (d *Daemon) recordDiag(now time.Time, token uint32, s *diag.TCPSocket) {
-	d.cookies[s.ID.Cookie] = token
 	if d.rec == nil || s.Info == nil {
 		return
 	}
@@ -251,4 +284,44 @@ func (d *Daemon) recordDiag(now time.Time, token uint32, s *diag.TCPSocket) {
 		r.Backup = s.Subflow.Flags&(1<<5) != 0 // MPTCP_SUBFLOW_FLAG_BKUP_LOC
 	}
 	d.rec.stat(r)
+}
+
+// applyDiag copies a diag sample into the table: the cookie always, the
+// statistics only when no BPF stream provides fresher ones. The caller
+// holds d.mu.
+func (d *Daemon) applyDiag(now time.Time, c *conn, s *diag.TCPSocket) {
+	sf := c.findCookie(s.ID.Cookie)
+	if sf == nil {
+		sf = c.findSubflow(unmapAddrPort(s.ID.Src), unmapAddrPort(s.ID.Dst))
+		if sf == nil {
+			return
+		}
+		sf.Cookie = s.ID.Cookie
+	}
+	if sf.WireLocal == (netip.AddrPort{}) {
+		sf.WireLocal, sf.WireRemote = s.ID.Src, s.ID.Dst
+	}
+	if d.tracer != nil || s.Info == nil {
+		return
+	}
+	sf.Stats = subflowStats{
+		Source: "diag", At: now, SRTTUs: s.Info.RTT, SndCwnd: s.Info.SndCwnd,
+		BytesAcked: s.Info.BytesAcked, BytesSent: s.Info.BytesSent, BytesRetrans: s.Info.BytesRetrans,
+		TotalRetrans: s.Info.TotalRetrans, CAState: s.Info.CAState,
+	}
+	sf.Health.observe(now, &sf.Stats, d.cfg.Adaptive.Window)
+}
+
+// pendingTimeout is how long a requested subflow may stay pending. A join
+// whose SYN is never answered sends no event until the kernel gives up,
+// and the policy must be free to try again.
+const pendingTimeout = 30 * time.Second
+
+func expirePending(now time.Time, c *conn) {
+	for _, sf := range c.Subflows {
+		if sf.State == subflowPending && now.Sub(sf.Since) > pendingTimeout {
+			sf.State = subflowClosed
+			sf.Since = now
+		}
+	}
 }

@@ -385,6 +385,7 @@ func compareMPTCP(t *testing.T, where string, e ssEntry, b, a *MPTCPSocket) {
 	if b.Info == nil || a.Info == nil {
 		t.Fatalf("%s: no mptcp_info", where)
 	}
+
 	bi, ai := b.Info, a.Info
 	for _, f := range []struct {
 		key  string
@@ -406,11 +407,13 @@ func compareMPTCP(t *testing.T, where string, e ssEntry, b, a *MPTCPSocket) {
 		}
 		between(t, where, f.key, mustUint(t, v, 10), uint64(f.b), uint64(f.a))
 	}
+
 	hex := func(k string) uint64 { return mustUint(t, e.fields[k], 16) }
 	between(t, where, "token", hex("token"), uint64(bi.Token), uint64(ai.Token))
 	between(t, where, "write_seq", hex("write_seq"), bi.WriteSeq, ai.WriteSeq)
 	between(t, where, "snd_una", hex("snd_una"), bi.SndUna, ai.SndUna)
 	between(t, where, "rcv_nxt", hex("rcv_nxt"), bi.RcvNxt, ai.RcvNxt)
+
 	if e.words["remote_key"] != (bi.Flags&MPTCPInfoFlagRemoteKeyReceived != 0) {
 		t.Errorf("%s remote_key: ss %v, diag flags %#x", where, e.words["remote_key"], bi.Flags)
 	}

@@ -11,7 +11,7 @@ type MemInfo struct {
 	WmemQueued uint32 `json:"wmem_queued"`
 	OptMem     uint32 `json:"optmem"`
 	Backlog    uint32 `json:"backlog"`
-	Drops      uint32 `json:"drops"` // packets, Linux 4.19 and later
+	Drops      uint32 `json:"drops"` // packets
 }
 
 func decodeMemInfo(m *MemInfo, b []byte) {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -18,17 +20,19 @@ type Config struct {
 	// descriptor may be closed after Dial.
 	NetNS int
 
-	// ReadBuffer is SO_RCVBUF in bytes; 0 means 4 MiB. As root the size
-	// is forced beyond net.core.rmem_max.
+	// ReadBuffer is SO_RCVBUF in bytes; 0 means 4 MiB. With
+	// CAP_NET_ADMIN the size may exceed net.core.rmem_max.
 	ReadBuffer int
 
 	// Timeout bounds each receive; 0 means 10 seconds.
 	Timeout time.Duration
 }
 
-// A Conn is a NETLINK_SOCK_DIAG socket. It is not safe for concurrent use:
-// a dump must finish before the next request starts.
+// A Conn is a NETLINK_SOCK_DIAG socket. It is safe for concurrent use:
+// requests are serialized, one dump at a time. The callback of WalkTCP or
+// WalkMPTCP runs while the Conn is busy and must not use it.
 type Conn struct {
+	mu     sync.Mutex
 	fd     int
 	portID uint32
 	seq    uint32
@@ -37,9 +41,9 @@ type Conn struct {
 
 	tcp     tcpDecoder
 	mptcp   mptcpDecoder
-	lastTCP int // sockets in the previous DumpTCP, the next one's capacity
+	lastTCP atomic.Int64 // sockets in the previous DumpTCP
 
-	capture func(datagram []byte) // test hook: sees every received datagram
+	capture func(datagram []byte) // test hook, called with every received datagram
 }
 
 // recvBufSize holds the largest datagram a dump produces: the kernel caps
@@ -67,6 +71,8 @@ func Dial(cfg *Config) (*Conn, error) {
 
 // Close closes the socket.
 func (c *Conn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.fd < 0 {
 		return nil
 	}

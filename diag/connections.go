@@ -17,8 +17,8 @@ type Connection struct {
 // address id and port. req's filters apply to the MPTCP socket only, not
 // to the subflows, which may use other addresses and ports.
 //
-// The two dumps are not atomic: a subflow that opens or closes between
-// them may be missing or left out.
+// The MPTCP and the TCP dump are two requests, so a subflow that opens
+// between them is missing and one that closes between them is listed.
 func (c *Conn) Connections(req Request) ([]Connection, error) {
 	msks, err := c.DumpMPTCP(req)
 	if err != nil {
@@ -36,30 +36,66 @@ func (c *Conn) Connections(req Request) ([]Connection, error) {
 		return conns, nil
 	}
 
-	sub := Request{States: ConnectedStates}
-	if len(byToken) == 1 {
-		for t := range byToken {
-			sub.Token = t
-		}
-	}
-	var a arena
-	err = c.WalkTCP(sub, func(s *TCPSocket) error {
-		if s.Subflow == nil {
-			return nil
-		}
-		i, ok := byToken[s.Subflow.LocalToken]
-		if ok {
-			conns[i].Subflows = append(conns[i].Subflows, a.cloneTCP(s))
-		}
-		return nil
-	})
+	subs, owners, err := c.subflowsOf(byToken)
 	if err != nil {
 		return nil, err
 	}
-	for i := range conns {
-		slices.SortFunc(conns[i].Subflows, compareSubflows)
-	}
+	groupSubflows(conns, subs, owners)
 	return conns, nil
+}
+
+// subflowsOf returns the TCP sockets whose local token is in byToken,
+// with the index of their connection.
+func (c *Conn) subflowsOf(byToken map[uint32]int) ([]TCPSocket, []int, error) {
+	req := Request{States: ConnectedStates}
+	if len(byToken) == 1 {
+		for t := range byToken {
+			req.Token = t
+		}
+	}
+	var subs []TCPSocket
+	var owners []int
+	var a arena
+	err := c.WalkTCP(req, func(s *TCPSocket) error {
+		if s.Subflow == nil {
+			return nil
+		}
+		if i, ok := byToken[s.Subflow.LocalToken]; ok {
+			subs = append(subs, a.cloneTCP(s))
+			owners = append(owners, i)
+		}
+		return nil
+	})
+	return subs, owners, err
+}
+
+// groupSubflows gives each connection its subflows as a part of one
+// shared array, sorted by compareSubflows, so that n connections cost one
+// allocation instead of n.
+func groupSubflows(conns []Connection, subs []TCPSocket, owners []int) {
+	start := make([]int, len(conns)+1)
+	for _, o := range owners {
+		start[o+1]++
+	}
+	for i := range conns {
+		start[i+1] += start[i]
+	}
+	sorted := make([]TCPSocket, len(subs))
+	next := slices.Clone(start[:len(conns)])
+	for j, o := range owners {
+		sorted[next[o]] = subs[j]
+		next[o]++
+	}
+	for i := range conns {
+		// The capacity limit keeps an append by the caller from
+		// overwriting the next connection's subflows.
+		part := sorted[start[i]:start[i+1]:start[i+1]]
+		if len(part) == 0 {
+			continue
+		}
+		slices.SortFunc(part, compareSubflows)
+		conns[i].Subflows = part
+	}
 }
 
 func compareSubflows(x, y TCPSocket) int {

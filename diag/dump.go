@@ -10,7 +10,8 @@ import (
 
 // Extensions requested for TCP sockets: tcp_info (which also brings the
 // ULP info), the congestion control name and its own info (BBR and DCTCP
-// answer the Vegas bit too), socket memory, TOS and traffic class.
+// also send theirs for the Vegas bit), socket memory, TOS and traffic
+// class.
 const tcpExt = extInfo | extCong | extVegasInfo | extSkMemInfo | extTOS | extTClass
 
 // Extensions requested for MPTCP sockets: mptcp_info and socket memory.
@@ -60,13 +61,13 @@ func matchSubflowToken(req *Request, s *TCPSocket) bool {
 func (c *Conn) DumpTCP(req Request) ([]TCPSocket, error) {
 	// The previous dump's size is a good first guess for this one and
 	// saves growing the slice step by step.
-	out := make([]TCPSocket, 0, c.lastTCP)
+	out := make([]TCPSocket, 0, c.lastTCP.Load())
 	var a arena
 	err := c.WalkTCP(req, func(s *TCPSocket) error {
 		out = append(out, a.cloneTCP(s))
 		return nil
 	})
-	c.lastTCP = len(out)
+	c.lastTCP.Store(int64(len(out)))
 	return out, err
 }
 

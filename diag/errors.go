@@ -7,12 +7,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Errors for errors.Is. A kernel error matches ErrNotFound when its errno
-// is ENOENT, the answer of Linux 6.18 to a lookup whose socket or token
-// does not exist, or ESTALE, which sock_diag_check_cookie returns for a
-// cookie mismatch.
+// Errors for errors.Is.
 var (
-	ErrNotFound  = errors.New("socket not found")
+	// ErrNotFound matches a kernel error whose errno is ENOENT, which
+	// Linux 6.18 returns for a lookup whose socket or token does not
+	// exist, or ESTALE, which sock_diag_check_cookie returns for a
+	// cookie mismatch.
+	ErrNotFound = errors.New("socket not found")
+
+	// ErrTruncated is wrapped by the errors for replies that do not
+	// parse: a netlink message or attribute longer than its data, a
+	// reply shorter than struct inet_diag_msg, or a datagram larger than
+	// the receive buffer.
 	ErrTruncated = errors.New("netlink message truncated")
 )
 

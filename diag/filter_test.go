@@ -1,12 +1,14 @@
 package diag
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/netip"
 	"syscall"
 	"testing"
 
+	"github.com/mptcp-bpf-pm/mptcp-bpf-pm/internal/nstest"
 	"golang.org/x/sys/unix"
 )
 
@@ -254,4 +256,88 @@ func soCookie(t *testing.T, c net.Conn) uint64 {
 		t.Fatalf("SO_COOKIE: %v %v", err, serr)
 	}
 	return cookie
+}
+
+// TestBytecodeRejected checks that a kernel error in a dump reaches the
+// caller as an *OpError with its errno.
+func TestBytecodeRejected(t *testing.T) {
+	ns := nstest.NewNS(t, "diagbc")
+	c := dialNS(t, ns)
+	r := request{op: "dump", family: unix.AF_INET, protocol: ipprotoTCP,
+		states: AllStates, bytecode: []byte{99, 4, 8, 0}, dump: true}
+	err := c.execute(&r, func([]byte) error { return nil })
+	var oe *OpError
+	if !errors.As(err, &oe) || oe.Errno != unix.EINVAL {
+		t.Fatalf("dump with an unknown bytecode operation: %v, want EINVAL", err)
+	}
+	// The socket stays usable after the error.
+	if _, err := c.DumpTCP(Request{}); err != nil {
+		t.Errorf("dump after the error: %v", err)
+	}
+}
+
+// TestDualStackMapped checks an IPv4 client of a dual-stack listener: the
+// server's sockets are AF_INET6 with IPv4-mapped addresses, and an IPv4
+// prefix selects them in the kernel and in user space.
+func TestDualStackMapped(t *testing.T) {
+	lab := nstest.NewLab(t, nstest.LabOptions{Paths: 1, ClientPM: "kernel"})
+	var ln net.Listener
+	err := lab.Server.Do(func() error {
+		var lc net.ListenConfig
+		lc.SetMultipathTCP(true)
+		var err error
+		ln, err = lc.Listen(context.Background(), "tcp", "[::]:5202")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	err = lab.Client.Do(func() error {
+		var d net.Dialer
+		d.SetMultipathTCP(true)
+		c, err := d.Dial("tcp", lab.ServerAddrPort(5202).String())
+		if err == nil {
+			t.Cleanup(func() { c.Close() })
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := <-accepted; c != nil {
+		t.Cleanup(func() { c.Close() })
+	}
+
+	c := dialNS(t, lab.Server)
+	v4 := netip.PrefixFrom(lab.Paths[0].ServerAddr, 24)
+	for _, tc := range []struct {
+		name     string
+		protocol uint16
+		req      Request
+		want     int
+	}{
+		{"mptcp v4 prefix", ipprotoMPTCP, Request{Src: v4}, 1},
+		{"mptcp AF_INET", ipprotoMPTCP, Request{Family: unix.AF_INET}, 0},
+		{"mptcp AF_INET6", ipprotoMPTCP, Request{Family: unix.AF_INET6, Dst: netip.PrefixFrom(lab.Paths[0].ClientAddr, 32)}, 1},
+		{"tcp v4 prefix", ipprotoTCP, Request{Src: v4, Port: 5202}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if n := kernelCount(t, c, tc.protocol, tc.req); n != tc.want {
+				t.Errorf("kernel bytecode selected %d sockets, want %d", n, tc.want)
+			}
+		})
+	}
+	socks, err := c.DumpMPTCP(Request{Src: v4})
+	if err != nil || len(socks) != 1 {
+		t.Fatalf("DumpMPTCP: %v, %d sockets", err, len(socks))
+	}
+	if s := socks[0]; s.Family != unix.AF_INET6 || !s.ID.Src.Addr().Is4In6() {
+		t.Errorf("server socket family %d source %s, want AF_INET6 with an IPv4-mapped address", s.Family, s.ID.Src)
+	}
 }

@@ -81,13 +81,13 @@ func startTransfer(t *testing.T, ipv6 bool, minBytes int) *transfer {
 	go func() {
 		defer tr.wg.Done()
 		buf := make([]byte, 64<<10)
-		total := 0
+		total, signalled := 0, false
 		for ctx.Err() == nil {
 			n, err := tr.client.Write(buf)
 			total += n
-			if total >= minBytes && sent != nil {
+			if total >= minBytes && !signalled {
 				close(sent)
-				sent = nil
+				signalled = true
 			}
 			if err != nil {
 				return

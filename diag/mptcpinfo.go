@@ -8,7 +8,7 @@ type MPTCPInfo struct {
 	Len int `json:"len"` // bytes of struct mptcp_info that the kernel sent
 
 	// Subflows counts the additional subflows, the initial one excluded;
-	// SubflowsTotal counts every live subflow (Linux 6.10 and later).
+	// SubflowsTotal counts every live subflow (0 on kernels without it).
 	Subflows            uint8  `json:"subflows"`
 	AddAddrSignal       uint8  `json:"add_addr_signal"`
 	AddAddrAccepted     uint8  `json:"add_addr_accepted"`

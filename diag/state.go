@@ -10,8 +10,8 @@ import (
 type State uint8
 
 // TCP states. NewSynRecv is a request socket (a half-open connection) and
-// BoundInactive a socket that is bound but neither listening nor connected
-// (dumped since Linux 6.8).
+// BoundInactive a socket that is bound but neither listening nor
+// connected.
 const (
 	StateEstablished   State = 1
 	StateSynSent       State = 2

@@ -33,7 +33,7 @@ type TCPInfo struct {
 	Fackets uint32 `json:"fackets"`
 
 	LastDataSent uint32 `json:"last_data_sent"` // ms
-	LastAckSent  uint32 `json:"last_ack_sent"`  // ms, not set by Linux
+	LastAckSent  uint32 `json:"last_ack_sent"`  // ms, always 0 on Linux
 	LastDataRecv uint32 `json:"last_data_recv"` // ms
 	LastAckRecv  uint32 `json:"last_ack_recv"`  // ms
 

@@ -80,6 +80,8 @@ func appendAttrU32(b []byte, typ uint16, v uint32) []byte {
 // the dump is read and dropped so that the socket stays usable, and fn's
 // error is returned.
 func (c *Conn) execute(r *request, fn func(payload []byte) error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.fd < 0 {
 		return fmt.Errorf("%s: %w", r.op, os.ErrClosed)
 	}

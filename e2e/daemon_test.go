@@ -163,7 +163,7 @@ func TestRunInvalidFlags(t *testing.T) {
 		{[]string{"run", "--policy", "bogus"}, `"bogus"`},
 		{[]string{"run", "--log-level", "loud"}, `"loud"`},
 		{[]string{"run", "--event-buffer", "10"}, "10"},
-		{[]string{"run", "--diag-interval", "-1s"}, "--diag-interval"},
+		{[]string{"run", "--diag-interval", "-1s"}, "-1s"},
 	} {
 		out, err := execCommand(daemonBin, tc.args...).CombinedOutput()
 		code := exitCode(err)

@@ -131,10 +131,16 @@ func mptcpDial(t *testing.T, ns *nstest.NS, addr string) *net.TCPConn {
 		t.Fatalf("dial %s: %v", addr, err)
 	}
 	tc := c.(*net.TCPConn)
+	t.Cleanup(func() { tc.Close() })
 	if ok, err := tc.MultipathTCP(); !ok || err != nil {
 		t.Fatalf("connection to %s is not MPTCP (err %v)", addr, err)
 	}
-	t.Cleanup(func() { tc.Close() })
+	// The client side of a connection is fully established, and so
+	// gets its ESTABLISHED event and may open subflows, only once data
+	// has been acknowledged.
+	if _, err := tc.Write(make([]byte, 1024)); err != nil {
+		t.Fatalf("write to %s: %v", addr, err)
+	}
 	return tc
 }
 

@@ -10,7 +10,9 @@ import (
 
 // ErrEventsLost is returned by EventConn.Receive after the kernel dropped
 // events because the socket receive buffer was full (ENOBUFS). The
-// socket stays usable. Resynchronise state from sock_diag after it.
+// socket stays usable, but the kernel keeps dropping new events until
+// the queued ones are read, so keep reading, then resynchronise state
+// from sock_diag.
 var ErrEventsLost = errors.New("mptcp_pm events lost: socket receive " +
 	"buffer overflowed (ENOBUFS)")
 

@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
+	"sync/atomic"
+	"time"
 
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
@@ -13,7 +14,8 @@ import (
 
 // EventConn receives mptcp_pm events of one network namespace.
 type EventConn struct {
-	s *genlSocket
+	s      *genlSocket
+	closed atomic.Bool
 }
 
 // ListenEvents joins the "mptcp_pm_events" multicast group, which needs
@@ -106,7 +108,7 @@ func (e *EventConn) Receive() ([]Event, error) {
 		if errors.Is(err, unix.ENOBUFS) {
 			return nil, ErrEventsLost
 		}
-		if errors.Is(err, os.ErrClosed) {
+		if err != nil && e.closed.Load() {
 			return nil, fmt.Errorf("receive events: %w", net.ErrClosed)
 		}
 		if err != nil {
@@ -142,8 +144,16 @@ func (e *EventConn) decode(msgs []netlink.Message) ([]Event, error) {
 	return evs, errors.Join(errs...)
 }
 
+// SetReadDeadline makes a pending and later Receive return an error
+// that matches os.ErrDeadlineExceeded once t has passed. The zero time
+// removes the deadline.
+func (e *EventConn) SetReadDeadline(t time.Time) error {
+	return e.s.nl.SetReadDeadline(t)
+}
+
 // Close closes the socket. A Receive blocked in another goroutine
 // returns.
 func (e *EventConn) Close() error {
+	e.closed.Store(true)
 	return e.s.close()
 }

@@ -21,6 +21,8 @@ type genlSocket struct {
 	raw    syscall.RawConn
 	family genetlink.Family
 	buf    []byte
+	// trace, when set by tests, gets a copy of every datagram read.
+	trace func([]byte)
 }
 
 // dialSocket opens a generic netlink socket in the namespace of cfg and
@@ -98,6 +100,9 @@ func (s *genlSocket) recv() ([]netlink.Message, error) {
 	n, err = s.recvmsg(0)
 	if err != nil {
 		return nil, err
+	}
+	if s.trace != nil {
+		s.trace(append([]byte(nil), s.buf[:n]...))
 	}
 	return splitMessages(s.buf[:n])
 }

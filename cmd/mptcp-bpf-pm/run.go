@@ -40,10 +40,26 @@ func init() {
 }
 
 func addRunFlags(f *pflag.FlagSet) {
-	f.StringVar(&runCfg.Policy, "policy", runCfg.Policy, "subflow policy: fullmesh")
-	f.BoolVar(&runCfg.SetPMType, "set-pm-type", false, "set net.mptcp.pm_type=1 (userspace path manager) in this network namespace")
+	a := &runCfg.Adaptive
+	f.StringVar(&runCfg.Mode, "pm", runCfg.Mode, "path manager: userspace (the daemon opens subflows) or kernel (the daemon manages in-kernel endpoints)")
+	f.StringVar(&runCfg.Policy, "policy", runCfg.Policy, "subflow policy: fullmesh, ndiffports, backup or adaptive")
+	f.IntVar(&runCfg.NDiffPorts, "ndiffports", runCfg.NDiffPorts, "subflows over the initial address pair, the initial one included (policy ndiffports)")
+	f.IntVar(&runCfg.MaxSubflows, "max-subflows", runCfg.MaxSubflows, "extra subflows the daemon opens per connection at most")
+	f.StringSliceVar(&runCfg.BackupInterfaces, "backup-if", nil, "interfaces whose subflows or endpoints get the backup flag (policy backup), comma-separated")
+	f.BoolVar(&runCfg.Announce, "announce", false, "on accepted connections, announce this host's other addresses to the peer and withdraw them when they go away")
+	f.StringSliceVar(&runCfg.EndpointFlags, "endpoint-flags", runCfg.EndpointFlags, "flags of the endpoints added with --pm kernel: signal, subflow, backup, fullmesh, laminar")
+	f.StringVar(&runCfg.FilterFile, "filter", "", "manage only the connections matching the JSON rules in `FILE`")
+	f.Float64Var(&a.LossRatio, "adaptive-loss", a.LossRatio, "retransmitted share of sent bytes that turns a subflow backup (policy adaptive)")
+	f.Float64Var(&a.RTTFactor, "adaptive-rtt-factor", a.RTTFactor, "smoothed RTT, as a multiple of the best subflow's, that turns a subflow backup (policy adaptive)")
+	f.DurationVar(&a.RTTFloor, "adaptive-rtt-floor", a.RTTFloor, "smoothed RTT below which a subflow never counts as slow (policy adaptive)")
+	f.DurationVar(&a.Window, "adaptive-window", a.Window, "window over which the loss share is measured (policy adaptive)")
+	f.DurationVar(&a.RestoreAfter, "adaptive-restore", a.RestoreAfter, "time a backup subflow must stay healthy before it is restored (policy adaptive)")
+	f.DurationVar(&a.RetryMin, "retry-min", a.RetryMin, "first delay before a subflow closed by an error is reopened (policy adaptive)")
+	f.DurationVar(&a.RetryMax, "retry-max", a.RetryMax, "longest delay between reopening attempts (policy adaptive)")
+	f.BoolVar(&runCfg.SetPMType, "set-pm-type", false, "set net.mptcp.pm_type to match --pm in this network namespace")
 	f.BoolVar(&runCfg.BPF, "bpf", runCfg.BPF, "load the BPF statistics programs (false: inet_diag polling only)")
 	f.BoolVar(&runCfg.BPFOptions.AllTCP, "bpf-all-tcp", false, "trace every TCP socket, not only MPTCP subflows")
+	f.IntVar(&runCfg.BPFOptions.RingSize, "bpf-ring-size", 0, "BPF ring buffer size in bytes, a power of two (0: the default, 1 MiB)")
 	f.DurationVar(&runCfg.DiagInterval, "diag-interval", runCfg.DiagInterval, "period of the inet_diag reconciliation poll")
 	f.DurationVar(&runCfg.FallbackInterval, "poll-interval", runCfg.FallbackInterval, "inet_diag poll period when BPF is unavailable")
 	f.IntVar(&runCfg.EventBuffer, "event-buffer", runCfg.EventBuffer, "receive buffer of the event socket, in bytes")
@@ -53,14 +69,8 @@ func addRunFlags(f *pflag.FlagSet) {
 }
 
 func runDaemon(cmd *cobra.Command, _ []string) error {
-	if err := daemon.ValidatePolicy(runCfg.Policy); err != nil {
+	if err := runCfg.Validate(); err != nil {
 		return usageError{err}
-	}
-	if runCfg.DiagInterval <= 0 || runCfg.FallbackInterval <= 0 {
-		return usageErrorf("invalid poll interval: --diag-interval and --poll-interval must be positive durations such as 1s or 300ms")
-	}
-	if runCfg.EventBuffer < 64<<10 {
-		return usageErrorf("invalid --event-buffer %d: want at least 65536 bytes", runCfg.EventBuffer)
 	}
 	runCfg.Log = log
 	runCfg.Options = map[string]any{}

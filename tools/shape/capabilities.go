@@ -18,8 +18,8 @@ type Support struct {
 // Caps lists which functions of this package work on this host.
 type Caps struct {
 	Rate      Support // [Rate]: tbf, else htb
-	Loss      Support // [Loss]: nftables netdev egress, numgen
-	Blackhole Support // [Blackhole]: nftables netdev ingress and egress
+	Loss      Support // [Loss]: nftables netdev egress, numgen, fwd
+	Blackhole Support // [Blackhole]: nftables netdev ingress, egress
 	Delay     Support // [Delay]: netem
 }
 
@@ -40,9 +40,9 @@ func Capabilities() (Caps, error) {
 
 	var caps Caps
 	caps.Rate = probeRate(ns.Name, ifname)
-	caps.Loss = probe("nftables netdev egress numgen", Loss(ns.Name,
-		ifname, 1), ClearLoss(ns.Name, ifname))
-	caps.Blackhole = probe("nftables netdev ingress and egress",
+	caps.Loss = probe("nftables netdev egress, numgen, fwd",
+		Loss(ns.Name, ifname, 1), ClearLoss(ns.Name, ifname))
+	caps.Blackhole = probe("nftables netdev ingress and egress, fwd",
 		Blackhole(ns.Name, ifname), Restore(ns.Name, ifname))
 	caps.Delay = probe("netem", Delay(ns.Name, ifname, time.Millisecond),
 		ClearDelay(ns.Name, ifname))

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"time"
@@ -38,11 +39,19 @@ func runBulk(ctx context.Context, cfg clientConfig, out *jsonWriter) error {
 		return errors.Join(err, out.write(rep))
 	}
 
+	stopIntervals := startIntervals(c, ModeBulk, cfg.interval, out,
+		ackedBytes)
 	start := time.Now()
 	rep.Bytes, err = sendUntil(ctx, c, start.Add(cfg.duration))
-	if derr := waitDrained(c, cfg.timeout); derr != nil {
+	// A reset socket never drains, so wait only after a clean send.
+	var derr error
+	if err == nil {
+		derr = waitDrained(c, cfg.timeout)
+	}
+	if derr != nil {
 		rep.DrainError = derr.Error()
 	}
+	stopIntervals()
 	rep.Seconds = round3(time.Since(start).Seconds())
 	rep.Mbps = mbps(rep.Bytes, time.Since(start).Seconds())
 	rep.connStatus = status(c)
@@ -52,6 +61,9 @@ func runBulk(ctx context.Context, cfg clientConfig, out *jsonWriter) error {
 	}
 	if werr := out.write(rep); werr != nil {
 		return werr
+	}
+	if err == nil && derr != nil {
+		err = fmt.Errorf("bytes sent were not all acknowledged: %w", derr)
 	}
 	if err == nil {
 		err = cfg.checkMPTCP(rep.connStatus)

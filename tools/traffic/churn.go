@@ -22,6 +22,7 @@ type churnReport struct {
 	MaxInflight int     `json:"max_inflight"`
 
 	Attempted int `json:"attempted"`
+	Opened    int `json:"opened"` // handshake completed
 	Succeeded int `json:"succeeded"`
 	Failed    int `json:"failed"`
 	// MPTCP is true when every connection that opened was MPTCP.
@@ -72,9 +73,9 @@ func runChurn(ctx context.Context, cfg clientConfig,
 	if werr := out.write(rep); werr != nil {
 		return werr
 	}
-	if err == nil && cfg.requireMPTCP && !rep.MPTCP {
+	if err == nil && cfg.requireMPTCP && rep.MPTCPConns < rep.Opened {
 		err = fmt.Errorf("%w: %d of %d connections to %s: %s",
-			errNotMPTCP, rep.Succeeded-rep.MPTCPConns, rep.Succeeded,
+			errNotMPTCP, rep.Opened-rep.MPTCPConns, rep.Opened,
 			rep.Remote, rep.Fallback)
 	}
 	return err
@@ -217,8 +218,8 @@ func (ch *churn) finish(elapsed float64) churnReport {
 	if elapsed > 0 {
 		rep.Rate = round3(float64(rep.Succeeded) / elapsed)
 	}
-	opened := ch.connect.seen
-	rep.MPTCP = opened > 0 && rep.MPTCPConns == opened
+	rep.Opened = ch.connect.seen
+	rep.MPTCP = rep.Opened > 0 && rep.MPTCPConns == rep.Opened
 	rep.Connect = ch.connect.summary()
 	rep.Transaction = ch.tx.summary()
 	if len(rep.Errors) == 0 {

@@ -20,11 +20,12 @@ type clientConfig struct {
 	mode         Mode
 	duration     time.Duration
 	hold         time.Duration
+	interval     time.Duration // bulk, reverse: progress period
 	timeout      time.Duration
 	requireMPTCP bool
 
 	request, response int // rr and churn message sizes in bytes
-	count             int // rr: max transactions; churn: connections
+	count             int // max rr transactions, or churn connections
 	rate              float64
 	inflight          int
 }
@@ -38,14 +39,20 @@ func parseClientFlags(args []string, stderr io.Writer) (
 		"server IP:PORT, the only address traffic goes to (required)")
 	local := fs.String("local", "",
 		"source IP for the initial subflow (default: kernel's choice)")
-	mode := fs.String("mode", "bulk", "traffic mode: bulk, rr or churn")
+	mode := fs.String("mode", "bulk",
+		"traffic mode: bulk, reverse, rr or churn")
 	var cfg clientConfig
 	duration := durationFlag(fs, "duration", 0,
-		"bulk and rr: how long to send (default 5s); churn: time "+
-			"limit for the whole run (default count/rate + 2 x timeout)")
+		"bulk, reverse and rr: how long to send (default 5s); churn: "+
+			"time limit for the whole run (default count/rate + "+
+			"2 x timeout)")
 	hold := durationFlag(fs, "hold", 0,
-		"bulk and rr: keep the connection open this long after the "+
-			"report is printed")
+		"bulk, reverse and rr: keep the connection open this long "+
+			"after the report is printed (the server closes "+
+			"connections idle for its --idle-timeout, 30s by default)")
+	interval := durationFlag(fs, "interval", 0,
+		"bulk and reverse: print a progress line with the bytes "+
+			"acknowledged or received every interval (default: none)")
 	timeout := durationFlag(fs, "timeout", 5*time.Second,
 		"connect timeout, and the wait for data to be acknowledged")
 	fs.BoolVar(&cfg.requireMPTCP, "require-mptcp", false,
@@ -64,6 +71,7 @@ func parseClientFlags(args []string, stderr io.Writer) (
 		return cfg, err
 	}
 	cfg.duration, cfg.hold, cfg.timeout = *duration, *hold, *timeout
+	cfg.interval = *interval
 	return cfg, cfg.parse(*connect, *local, *mode)
 }
 
@@ -88,8 +96,8 @@ func (cfg *clientConfig) parse(connect, local, mode string) error {
 	return cfg.validate()
 }
 
-// setDefaultDuration fills in --duration when it is 0: 5s for bulk and
-// rr, and for churn the time the schedule needs plus two timeouts.
+// setDefaultDuration fills in --duration when it is 0: 5s for bulk,
+// reverse and rr, and for churn the time the schedule needs plus two timeouts.
 func (cfg *clientConfig) setDefaultDuration() {
 	switch {
 	case cfg.duration > 0:

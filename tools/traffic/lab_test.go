@@ -292,10 +292,14 @@ func TestChurnLab(t *testing.T) {
 	if rep.MPTCPConns != 200 {
 		t.Errorf("mptcp_connections = %d, want 200", rep.MPTCPConns)
 	}
-	// 200 connections at 200/s take about one second; the rate must
-	// neither run far ahead of the target nor fall far behind it.
-	if rep.Rate < 120 || rep.Rate > 220 {
-		t.Errorf("rate = %v/s, want about 200/s", rep.Rate)
+	// 200 connections at 200/s take at least one second. The lower
+	// bound is loose, because a loaded machine slows the connections.
+	t.Logf("rate %v/s in %vs", rep.Rate, rep.Seconds)
+	if rep.Seconds < 0.95 {
+		t.Errorf("seconds = %v, want >= 0.95 at 200/s", rep.Seconds)
+	}
+	if rep.Rate < 50 || rep.Rate > 210 {
+		t.Errorf("rate = %v/s, want 50 to 210/s", rep.Rate)
 	}
 	if rep.Connect == nil || rep.Connect.P99 < rep.Connect.P50 {
 		t.Errorf("connect latency = %+v, want p50 <= p99", rep.Connect)
@@ -385,5 +389,199 @@ func TestServerSIGTERM(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Error("server still running 5s after SIGTERM")
+	}
+}
+
+func TestServerIdleTimeout(t *testing.T) {
+	lab := nstest.NewLab(t, nstest.LabOptions{Paths: 1})
+	addr := lab.ServerAddrPort(5209).String()
+	srv := startServer(t, lab.Server, addr, "--once",
+		"--idle-timeout", "300ms")
+
+	var rep bulkReport
+	code := runClient(t, lab.Client, &rep, "--connect", addr,
+		"--duration", "0.2", "--hold", "1")
+	if code != 0 {
+		t.Errorf("client exit status = %d (error %q), want 0", code,
+			rep.Error)
+	}
+	got := srv.next(t)
+	if !strings.Contains(got.Error, "--idle-timeout") {
+		t.Errorf("server error = %q, want the idle timeout", got.Error)
+	}
+}
+
+func TestServerMaxConnTime(t *testing.T) {
+	lab := nstest.NewLab(t, nstest.LabOptions{Paths: 1})
+	addr := lab.ServerAddrPort(5210).String()
+	srv := startServer(t, lab.Server, addr, "--once",
+		"--max-conn-time", "500ms")
+
+	var rep bulkReport
+	code := runClient(t, lab.Client, &rep, "--connect", addr,
+		"--duration", "3s")
+	if code != 1 {
+		t.Errorf("client exit status = %d, want 1", code)
+	}
+	if rep.Error == "" {
+		t.Errorf("client report has no error after the server closed")
+	}
+	got := srv.next(t)
+	if !strings.Contains(got.Error, "--max-conn-time") {
+		t.Errorf("server error = %q, want max-conn-time", got.Error)
+	}
+	if got.Seconds > 1.5 {
+		t.Errorf("server seconds = %v, want about 0.5", got.Seconds)
+	}
+}
+
+func TestClientLocalAddr(t *testing.T) {
+	lab := nstest.NewLab(t, nstest.LabOptions{Paths: 2})
+	addr := lab.ServerAddrPort(5211).String()
+	startServer(t, lab.Server, addr, "--once")
+	local := lab.Paths[1].ClientAddr
+
+	var rep rrReport
+	code := runClient(t, lab.Client, &rep, "--connect", addr,
+		"--mode", "rr", "--count", "10", "--local", local.String())
+	if code != 0 {
+		t.Fatalf("client exit status = %d (error %q), want 0", code,
+			rep.Error)
+	}
+	if !strings.HasPrefix(rep.Local, local.String()+":") {
+		t.Errorf("local = %q, want address %s", rep.Local, local)
+	}
+}
+
+func TestChurnFallback(t *testing.T) {
+	lab := nstest.NewLab(t, nstest.LabOptions{Paths: 1})
+	lab.Server.Sysctl(t, "net.mptcp.enabled", "0")
+	addr := lab.ServerAddrPort(5212).String()
+	startServer(t, lab.Server, addr)
+
+	var rep churnReport
+	code := runClient(t, lab.Client, &rep, "--connect", addr,
+		"--mode", "churn", "--rate", "100", "--count", "5",
+		"--require-mptcp")
+	if code != exitNotMPTCP {
+		t.Errorf("client exit status = %d, want %d", code,
+			exitNotMPTCP)
+	}
+	if rep.MPTCP || rep.MPTCPConns != 0 {
+		t.Errorf("mptcp = %v with %d MPTCP connections, want none",
+			rep.MPTCP, rep.MPTCPConns)
+	}
+	if rep.Fallback == "" {
+		t.Errorf("fallback reason is empty")
+	}
+}
+
+func TestBulkInterval(t *testing.T) {
+	lab := nstest.NewLab(t, nstest.LabOptions{Paths: 1})
+	addr := lab.ServerAddrPort(5213).String()
+	startServer(t, lab.Server, addr, "--once")
+
+	out, err := lab.Client.Output(trafficBin, "client", "--connect", addr,
+		"--duration", "1s", "--interval", "250ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var sum uint64
+	for _, line := range lines[:len(lines)-1] {
+		var iv intervalReport
+		if err := json.Unmarshal([]byte(line), &iv); err != nil {
+			t.Fatalf("decode %q: %v", line, err)
+		}
+		if iv.Event != "interval" || iv.Bytes == 0 {
+			t.Errorf("interval line %q, want bytes > 0", line)
+		}
+		sum += iv.Bytes
+	}
+	if n := len(lines) - 1; n < 3 || n > 5 {
+		t.Errorf("%d interval lines in 1s at 250ms, want 3 to 5", n)
+	}
+	var rep bulkReport
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if sum > uint64(rep.Bytes)+headerLen {
+		t.Errorf("intervals sum to %d bytes, more than the %d sent",
+			sum, rep.Bytes)
+	}
+}
+
+func TestReverseLab(t *testing.T) {
+	lab := nstest.NewLab(t, nstest.LabOptions{Paths: 1})
+	addr := lab.ServerAddrPort(5214).String()
+	srv := startServer(t, lab.Server, addr, "--once")
+
+	var rep bulkReport
+	code := runClient(t, lab.Client, &rep, "--connect", addr,
+		"--mode", "reverse", "--duration", "1s", "--require-mptcp")
+	if code != 0 {
+		t.Fatalf("client exit status = %d (error %q), want 0", code,
+			rep.Error)
+	}
+	if rep.Mode != "reverse" || rep.Bytes <= 0 || rep.Mbps <= 0 {
+		t.Errorf("report mode %q bytes %d mbps %v, want reverse > 0",
+			rep.Mode, rep.Bytes, rep.Mbps)
+	}
+	if rep.Seconds < 0.8 || rep.Seconds > 1.5 {
+		t.Errorf("seconds = %v, want about 1", rep.Seconds)
+	}
+
+	got := srv.next(t)
+	if got.BytesSent != rep.Bytes {
+		t.Errorf("server bytes_sent = %d, client received %d",
+			got.BytesSent, rep.Bytes)
+	}
+	if got.Error != "" {
+		t.Errorf("server error: %s", got.Error)
+	}
+}
+
+func TestRRLabIPv6(t *testing.T) {
+	lab := nstest.NewLab(t, nstest.LabOptions{Paths: 1, IPv6: true})
+	addr := lab.ServerAddrPort(5215).String()
+	srv := startServer(t, lab.Server, addr, "--once")
+
+	var rep rrReport
+	code := runClient(t, lab.Client, &rep, "--connect", addr,
+		"--mode", "rr", "--count", "50", "--require-mptcp")
+	if code != 0 {
+		t.Fatalf("client exit status = %d (error %q), want 0", code,
+			rep.Error)
+	}
+	if rep.Transactions != 50 {
+		t.Errorf("transactions = %d, want 50", rep.Transactions)
+	}
+	if got := srv.next(t); !got.MPTCP {
+		t.Errorf("server mptcp = false over IPv6, want true")
+	}
+}
+
+func TestBulkTwoSubflows(t *testing.T) {
+	lab := nstest.NewLab(t, nstest.LabOptions{Paths: 2,
+		ClientPM: "kernel"})
+	p1 := lab.Paths[1]
+	lab.Client.Run(t, "ip", "mptcp", "endpoint", "add",
+		p1.ClientAddr.String(), "dev", p1.ClientIf, "subflow")
+	addr := lab.ServerAddrPort(5216).String()
+	srv := startServer(t, lab.Server, addr, "--once")
+
+	var rep bulkReport
+	code := runClient(t, lab.Client, &rep, "--connect", addr,
+		"--duration", "1s", "--require-mptcp")
+	if code != 0 {
+		t.Fatalf("client exit status = %d (error %q), want 0", code,
+			rep.Error)
+	}
+	if rep.Info == nil || rep.Info.Subflows != 2 {
+		t.Errorf("client mptcp_info = %+v, want 2 subflows", rep.Info)
+	}
+	got := srv.next(t)
+	if got.Info == nil || got.Info.Subflows != 2 {
+		t.Errorf("server mptcp_info = %+v, want 2 subflows", got.Info)
 	}
 }

@@ -15,7 +15,8 @@ const usage = `mptcp-traffic: Multipath TCP traffic generator for the netns lab.
 
 Usage:
   mptcp-traffic server --listen IP:PORT [--once] [flags]
-  mptcp-traffic client --connect IP:PORT --mode bulk|rr|churn [flags]
+  mptcp-traffic client --connect IP:PORT --mode MODE [flags]
+      MODE is bulk, reverse, rr or churn
 
 Run "mptcp-traffic server -h" or "mptcp-traffic client -h" for flags.
 
@@ -44,12 +45,17 @@ such as 10.200.1.2:5201, and run it inside the client namespace
 (ip netns exec). Prints one JSON object when done.
 
   bulk   one connection sends for --duration; the report counts bytes
-         acknowledged by the peer and Mbit/s.
+         acknowledged by the peer and Mbit/s. With --interval, lines
+         with "event":"interval" come first and show the progress.
+  reverse  like bulk, but the server sends and the client receives;
+         the report counts bytes received.
   rr     one connection runs --request/--response transactions for
          --duration or --count; reports transactions/s, latency p50/p99.
   churn  --count short connections, started at --rate per second with at
          most --inflight open; reports the rate achieved, failures and
          connect latency p50/p99. --duration bounds the whole run.
+         Failed connections are counted in the report and do not
+         change the exit status.
 
 Durations take Go syntax (5s, 200ms) or a number of seconds.
 
@@ -111,6 +117,8 @@ func cmdClient(ctx context.Context, args []string, out *jsonWriter,
 		return runRR(ctx, cfg, out)
 	case ModeChurn:
 		return runChurn(ctx, cfg, out)
+	case ModeReverse:
+		return runReverse(ctx, cfg, out)
 	default:
 		return runBulk(ctx, cfg, out)
 	}

@@ -15,6 +15,9 @@ const (
 	ModeBulk  Mode = 1 // client sends until its deadline, server sinks
 	ModeRR    Mode = 2 // request/response transactions until EOF
 	ModeChurn Mode = 3 // one short transaction per connection
+	// ModeReverse makes the server send for Request milliseconds, then
+	// close its side.
+	ModeReverse Mode = 4
 )
 
 func (m Mode) String() string {
@@ -25,6 +28,8 @@ func (m Mode) String() string {
 		return "rr"
 	case ModeChurn:
 		return "churn"
+	case ModeReverse:
+		return "reverse"
 	case modeEcho:
 		return "echo"
 	}
@@ -36,30 +41,34 @@ const modeEcho Mode = 255
 
 // parseMode converts a --mode value.
 func parseMode(s string) (Mode, error) {
-	for _, m := range []Mode{ModeBulk, ModeRR, ModeChurn} {
+	for _, m := range []Mode{ModeBulk, ModeRR, ModeChurn, ModeReverse} {
 		if m.String() == s {
 			return m, nil
 		}
 	}
-	return 0, fmt.Errorf("invalid mode %q: use bulk, rr or churn", s)
+	return 0, fmt.Errorf("invalid mode %q: use bulk, reverse, rr or "+
+		"churn", s)
 }
 
 // headerLen is the size of the connection header in bytes.
 const headerLen = 16
 
-// magic opens every header; "MPTG" followed by the protocol version 1.
+// magic starts every header: "MPTG" followed by protocol version 1.
 var magic = [5]byte{'M', 'P', 'T', 'G', 1}
 
 // maxMessage caps request and response sizes (bytes), so that a bad
-// header cannot make the server allocate without bound.
+// header cannot make the server allocate without bound. It also caps the
+// reverse send duration (milliseconds, about 4.6 hours).
 const maxMessage = 16 << 20
 
 // Header opens a client connection. On the wire: magic (5 bytes), mode
-// (1), two reserved zero bytes, request and response size (big-endian
-// uint32 each, in bytes).
+// (1), two reserved zero bytes, then the Request and Response fields
+// (big-endian uint32 each).
 type Header struct {
-	Mode     Mode
-	Request  uint32 // request size in bytes (rr and churn)
+	Mode Mode
+	// Request is the request size in bytes (rr and churn) or the send
+	// duration in milliseconds (reverse).
+	Request  uint32
 	Response uint32 // response size in bytes (rr and churn)
 }
 
@@ -100,7 +109,7 @@ func (h *Header) UnmarshalBinary(b []byte) error {
 
 func (h Header) validate() error {
 	switch h.Mode {
-	case ModeBulk, ModeRR, ModeChurn:
+	case ModeBulk, ModeRR, ModeChurn, ModeReverse:
 	default:
 		return fmt.Errorf("invalid mode %d in header", h.Mode)
 	}
@@ -109,7 +118,7 @@ func (h Header) validate() error {
 			"the maximum of %d", h.Request, h.Response, maxMessage)
 	}
 	if h.Mode != ModeBulk && h.Request == 0 {
-		return errors.New("request size must be at least 1 byte")
+		return errors.New("request size or duration must be at least 1")
 	}
 	return nil
 }

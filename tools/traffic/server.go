@@ -20,6 +20,7 @@ type serverConfig struct {
 	once         bool
 	requireMPTCP bool
 	idle         time.Duration
+	maxConnTime  time.Duration
 	maxConns     int
 }
 
@@ -34,6 +35,8 @@ func parseServerFlags(args []string, stderr io.Writer) (
 		"fail when the listener cannot be MPTCP")
 	idle := durationFlag(fs, "idle-timeout", 30*time.Second,
 		"close a connection that sends nothing for this long")
+	maxConnTime := durationFlag(fs, "max-conn-time", time.Hour,
+		"close a connection open longer than this")
 	maxConns := fs.Int("max-conns", 1024,
 		"connections served at the same time; more wait in the backlog")
 	if err := fs.Parse(args); err != nil {
@@ -41,14 +44,14 @@ func parseServerFlags(args []string, stderr io.Writer) (
 	}
 
 	cfg := serverConfig{once: *once, requireMPTCP: *req, idle: *idle,
-		maxConns: *maxConns}
+		maxConnTime: *maxConnTime, maxConns: *maxConns}
 	var err error
 	if cfg.listen, err = parseAddrPort("listen", *listen); err != nil {
 		return cfg, err
 	}
-	if cfg.idle <= 0 || cfg.maxConns <= 0 {
-		return cfg, errors.New("--idle-timeout and --max-conns must be " +
-			"greater than 0")
+	if cfg.idle <= 0 || cfg.maxConnTime <= 0 || cfg.maxConns <= 0 {
+		return cfg, errors.New("--idle-timeout, --max-conn-time and " +
+			"--max-conns must be greater than 0")
 	}
 	return cfg, nil
 }

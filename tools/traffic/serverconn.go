@@ -22,7 +22,8 @@ type connReport struct {
 	Transactions  int64   `json:"transactions,omitempty"`
 	Seconds       float64 `json:"seconds"` // accept to end
 	// DataSeconds runs from the first to the last byte received. Mbps
-	// is BytesReceived over it, in bulk mode only.
+	// is BytesReceived over it in bulk mode, and BytesSent over the
+	// time spent writing in reverse mode.
 	DataSeconds float64 `json:"data_seconds"`
 	Mbps        float64 `json:"mbps,omitempty"`
 
@@ -35,13 +36,17 @@ type connReport struct {
 func (s *server) handle(ctx context.Context, c *net.TCPConn) error {
 	s.track(c, true)
 	defer s.track(c, false)
-	// Closing is the only way to interrupt: every read and write sets
-	// a fresh deadline.
+	// Close interrupts a blocked read or write, because every read and
+	// write sets a fresh deadline.
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 
 	start := time.Now()
-	cc := &countingConn{TCPConn: c, idle: s.cfg.idle}
+	// The status at the end alone could mislead: Go reports MPTCP for
+	// a socket that shutdown has already closed.
+	mptcpAtStart, _ := c.MultipathTCP()
+	cc := &countingConn{TCPConn: c, idle: s.cfg.idle,
+		end: start.Add(s.cfg.maxConnTime)}
 	mode, err := serveConn(cc)
 
 	rep := connReport{
@@ -57,15 +62,25 @@ func (s *server) handle(ctx context.Context, c *net.TCPConn) error {
 	if !cc.first.IsZero() {
 		rep.DataSeconds = round3(cc.last.Sub(cc.first).Seconds())
 	}
-	if mode == ModeBulk {
+	switch mode {
+	case ModeBulk:
 		rep.Mbps = mbps(cc.received, cc.last.Sub(cc.first).Seconds())
+	case ModeReverse:
+		rep.Mbps = mbps(cc.sent,
+			cc.lastWrite.Sub(cc.firstWrite).Seconds())
 	}
-	rep.MPTCP, _ = c.MultipathTCP()
+	mptcpAtEnd, _ := c.MultipathTCP()
+	rep.MPTCP = mptcpAtStart && mptcpAtEnd
 	if info, ierr := readMPTCPInfo(c); ierr == nil {
 		rep.Info = &info
 	}
 	if err != nil {
 		rep.Error = err.Error()
+		// Reset the connection (MP_FASTCLOSE) so that the client
+		// gets an error at once. On Linux 6.18 a plain close with
+		// unread data sent no reset: the client kept writing for
+		// seconds, then waited for data-level acknowledgments.
+		_ = c.SetLinger(0)
 	}
 	c.Close()
 	return errors.Join(err, s.out.write(rep))
@@ -88,6 +103,9 @@ func serveConn(c *countingConn) (Mode, error) {
 	switch h.Mode {
 	case ModeBulk:
 		return h.Mode, sink(c)
+	case ModeReverse:
+		d := time.Duration(h.Request) * time.Millisecond
+		return h.Mode, source(c, d)
 	default:
 		return h.Mode, respond(c, h)
 	}
@@ -105,6 +123,22 @@ func sink(c *countingConn) error {
 			return err
 		}
 	}
+}
+
+// source writes zeros for d, then closes its side of the connection and
+// waits for the client to close.
+func source(c *countingConn, d time.Duration) error {
+	buf := make([]byte, 128<<10)
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		if _, err := c.writeUntil(buf, end); err != nil {
+			return fmt.Errorf("send: %w", err)
+		}
+	}
+	if err := c.CloseWrite(); err != nil {
+		return fmt.Errorf("close the send side: %w", err)
+	}
+	return sink(c)
 }
 
 // respond reads requests of h.Request bytes and writes a response of
@@ -152,18 +186,20 @@ func echo(c *countingConn, early []byte) error {
 	}
 }
 
-// countingConn counts bytes, records when data arrived and closes an idle
-// connection: every read must finish within idle.
+// countingConn counts bytes and records when data arrived. Every read
+// and write must finish within idle, and none may run past end.
 type countingConn struct {
 	*net.TCPConn
 	idle time.Duration
+	end  time.Time
 
 	received, sent, transactions int64
-	first, last                  time.Time
+	first, last                  time.Time // data received
+	firstWrite, lastWrite        time.Time
 }
 
 func (c *countingConn) Read(b []byte) (int, error) {
-	if err := c.SetReadDeadline(time.Now().Add(c.idle)); err != nil {
+	if err := c.SetReadDeadline(c.deadline()); err != nil {
 		return 0, err
 	}
 	n, err := c.TCPConn.Read(b)
@@ -174,17 +210,55 @@ func (c *countingConn) Read(b []byte) (int, error) {
 		}
 		c.received += int64(n)
 	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		err = fmt.Errorf("idle for %v: %w", c.idle, err)
+	return n, c.explain(err)
+}
+
+func (c *countingConn) deadline() time.Time {
+	d := time.Now().Add(c.idle)
+	if d.After(c.end) {
+		return c.end
 	}
-	return n, err
+	return d
+}
+
+// explain names the limit behind a deadline error.
+func (c *countingConn) explain(err error) error {
+	switch {
+	case !errors.Is(err, os.ErrDeadlineExceeded):
+		return err
+	case !time.Now().Before(c.end):
+		return fmt.Errorf("connection open longer than --max-conn-time: %w",
+			err)
+	}
+	return fmt.Errorf("no progress for --idle-timeout %v: %w", c.idle,
+		err)
 }
 
 func (c *countingConn) Write(b []byte) (int, error) {
-	if err := c.SetWriteDeadline(time.Now().Add(c.idle)); err != nil {
+	return c.writeUntil(b, time.Time{})
+}
+
+// writeUntil writes like Write, but a write cut short by stop returns
+// the bytes written and no error. The zero stop means no stop.
+func (c *countingConn) writeUntil(b []byte, stop time.Time) (int, error) {
+	d := c.deadline()
+	if !stop.IsZero() && stop.Before(d) {
+		d = stop
+	}
+	if err := c.SetWriteDeadline(d); err != nil {
 		return 0, err
 	}
 	n, err := c.TCPConn.Write(b)
 	c.sent += int64(n)
-	return n, err
+	if n > 0 {
+		c.lastWrite = time.Now()
+		if c.firstWrite.IsZero() {
+			c.firstWrite = c.lastWrite
+		}
+	}
+	if d == stop && errors.Is(err, os.ErrDeadlineExceeded) &&
+		!time.Now().Before(stop) {
+		return n, nil
+	}
+	return n, c.explain(err)
 }
