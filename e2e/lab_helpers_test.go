@@ -133,7 +133,6 @@ func nft(t *testing.T, ns *nstest.NS, rules ...string) {
 	}
 }
 
-
 func countFromString(subflows []diag.TCPSocket, src string) int {
 	return countFrom(subflows, netip.MustParseAddr(src))
 }
