@@ -131,6 +131,7 @@ func (d *Daemon) handleEvent(ev *pm.Event) {
 			d.conns[ev.Token] = c
 		}
 		c.ServerSide = ev.ServerSide || ev.Flags&pm.EventFlagServerSide != 0
+		c.DenyJoinID0 = ev.Flags&pm.EventFlagDenyJoinID0 != 0
 		c.Established = ev.Type == pm.EventEstablished
 		c.Managed = d.filter.Match(c.Local, c.Remote)
 	case pm.EventClosed:

@@ -65,6 +65,9 @@ type conn struct {
 	Local, Remote netip.AddrPort // initial subflow, unmapped
 	ServerSide    bool
 	Established   bool
+	// DenyJoinID0 is set when the peer asked for no joins to its
+	// initial address (the "C" bit of MP_CAPABLE).
+	DenyJoinID0 bool
 	Adopted       bool      // found by inet_diag, not by an event
 	Managed       bool      // passes the connection filter
 	Since         time.Time // when the daemon first saw it
@@ -108,7 +111,10 @@ func newConn(token uint32, local, remote netip.AddrPort) *conn {
 // announced a port, because the kernel reports the port of the subflow
 // that carried ADD_ADDR otherwise.
 func (c *conn) remoteAddrs() []netip.AddrPort {
-	out := []netip.AddrPort{c.Remote}
+	var out []netip.AddrPort
+	if !c.DenyJoinID0 {
+		out = append(out, c.Remote)
+	}
 	for _, a := range c.Announced {
 		if a.Addr() == c.Remote.Addr() {
 			continue
