@@ -123,3 +123,11 @@ func (t *addrTable) ifIndex(a netip.Addr) int {
 	defer t.mu.Unlock()
 	return t.addrs[a]
 }
+
+// has reports whether a is a usable local address.
+func (t *addrTable) has(a netip.Addr) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.addrs[a]
+	return ok
+}

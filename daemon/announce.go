@@ -16,16 +16,13 @@ import (
 // the connection's own port, which needs a listener that accepts there,
 // such as one bound to the wildcard address.
 func (d *Daemon) announce(token uint32) {
-	if !d.cfg.Announce || d.cfg.Mode != ModeUserspace {
-		return
-	}
-	env := d.planEnv()
 	d.mu.Lock()
 	c := d.conns[token]
-	if c == nil || !c.ServerSide || !c.Established || !c.Managed {
+	if !d.cfg.Announce || d.cfg.Mode != ModeUserspace || c == nil || !c.ServerSide || !c.Established || !c.Managed {
 		d.mu.Unlock()
 		return
 	}
+	env := d.planEnv()
 	var locals []pm.Local
 	for _, a := range env.locals {
 		if a == c.Local.Addr() || a.Is4() != c.Local.Addr().Is4() {

@@ -104,6 +104,7 @@ func (d *Daemon) subflowCreated(req pm.SubflowRequest, err error, elapsed time.D
 		"took":     elapsed.Round(time.Microsecond),
 	}
 	d.recordAction("subflow_create", req.Token, req.Local.Addr.String(), req.Remote.String(), &req.Local.ID, err)
+	d.metrics.Command("subflow_create", err)
 	if err == nil {
 		d.log.WithFields(fields).Info("subflow create requested")
 		return
@@ -147,6 +148,7 @@ func (d *Daemon) recordAction(typ string, token uint32, local, remote string, lo
 func (d *Daemon) destroySubflow(token uint32, local, remote netip.AddrPort, why string) {
 	d.cmds.push(job{fn: func() {
 		err := d.pm.SubflowDestroy(token, local, remote)
+		d.metrics.Command("subflow_destroy", err)
 		d.recordAction("subflow_destroy", token, local.String(), remote.String(), nil, err)
 		log := d.log.WithFields(logrus.Fields{"token": token, "local": local.String(), "remote": remote.String(), "reason": why})
 		if err != nil {

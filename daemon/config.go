@@ -53,8 +53,15 @@ type Config struct {
 	RecordLimit      int64  // bytes of series data before recording stops
 	IncludeLinkLocal bool   // open subflows from link-local addresses too
 	BPFOptions       bpf.Options
-	Log              *logrus.Logger
-	Options          map[string]any // flags as given, stored in meta.json
+	// ControlSocket is the path of the control socket; empty disables it.
+	ControlSocket string
+	// MetricsAddr is the host:port of the Prometheus endpoint; empty
+	// disables it.
+	MetricsAddr        string
+	MetricsSubflows    bool // export per-subflow series
+	MetricsMaxSubflows int  // at most this many subflows get series
+	Log                *logrus.Logger
+	Options            map[string]any // flags as given, stored in meta.json
 }
 
 // AdaptiveConfig holds the thresholds of the adaptive policy. A subflow
@@ -92,11 +99,12 @@ func DefaultConfig() Config {
 			RetryMin:     time.Second,
 			RetryMax:     time.Minute,
 		},
-		DiagInterval:     time.Second,
-		FallbackInterval: 300 * time.Millisecond,
-		EventBuffer:      8 << 20,
-		RecordLimit:      1 << 30,
-		Log:              logrus.StandardLogger(),
+		DiagInterval:       time.Second,
+		FallbackInterval:   300 * time.Millisecond,
+		EventBuffer:        8 << 20,
+		RecordLimit:        1 << 30,
+		MetricsMaxSubflows: 256,
+		Log:                logrus.StandardLogger(),
 	}
 }
 

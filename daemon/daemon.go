@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"runtime"
 	"sync"
@@ -12,7 +14,9 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/mptcp-bpf-pm/mptcp-bpf-pm/bpf"
+	"github.com/mptcp-bpf-pm/mptcp-bpf-pm/control"
 	"github.com/mptcp-bpf-pm/mptcp-bpf-pm/diag"
+	"github.com/mptcp-bpf-pm/mptcp-bpf-pm/metrics"
 	"github.com/mptcp-bpf-pm/mptcp-bpf-pm/pm"
 )
 
@@ -32,8 +36,16 @@ type Daemon struct {
 	cmds   *commandQueue
 	limit  *rateLimiter
 
+	metrics   *metrics.Metrics
+	metricsLn net.Listener
+	control   *control.Listener
+	started   time.Time
+
 	mu    sync.Mutex
 	conns map[uint32]*conn
+	// excluded are local addresses removed from use over the control
+	// socket.
+	excluded map[netip.Addr]bool
 	// endpoints are the in-kernel endpoints this daemon added in kernel
 	// mode, by address; only these are removed at exit.
 	endpoints map[string]uint8
@@ -62,7 +74,9 @@ func New(cfg Config) (d *Daemon, err error) {
 		links:     newLinkTable(),
 		conns:     make(map[uint32]*conn),
 		endpoints: make(map[string]uint8),
+		excluded:  make(map[netip.Addr]bool),
 		limit:     newRateLimiter(time.Minute),
+		started:   time.Now(),
 	}
 	if cfg.FilterFile != "" {
 		if d.filter, err = LoadFilter(cfg.FilterFile); err != nil {
@@ -120,6 +134,17 @@ func (d *Daemon) open() (err error) {
 		})
 		if err != nil {
 			return err
+		}
+	}
+	if d.cfg.MetricsAddr != "" {
+		d.metrics = metrics.New(metrics.Options{Subflows: d.cfg.MetricsSubflows, MaxSubflows: d.cfg.MetricsMaxSubflows})
+		if d.metricsLn, err = metrics.Listen(d.cfg.MetricsAddr); err != nil {
+			return fmt.Errorf("metrics listener on %s: %w", d.cfg.MetricsAddr, err)
+		}
+	}
+	if d.cfg.ControlSocket != "" {
+		if d.control, err = control.Listen(d.cfg.ControlSocket); err != nil {
+			return fmt.Errorf("control socket %s: %w", d.cfg.ControlSocket, err)
 		}
 	}
 	if d.cfg.BPF {
@@ -186,6 +211,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		start("BPF reader", d.readBPF)
 		start("BPF drop counter", d.watchDrops)
 	}
+	if d.metricsLn != nil {
+		start("metrics server", func(ctx context.Context) error { return d.metrics.ServeListener(ctx, d.metricsLn) })
+	}
+	if d.control != nil {
+		start("control socket", func(ctx context.Context) error { return d.control.Serve(ctx, d) })
+	}
 	if d.cfg.Mode == ModeKernel {
 		d.syncEndpoints()
 	}
@@ -193,10 +224,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.log.WithError(err).Warn("adopting existing connections failed")
 	}
 	d.log.WithFields(logrus.Fields{
-		"mode":      d.cfg.Mode,
-		"policy":    d.cfg.Policy,
-		"addresses": len(d.addrs.list()),
-		"bpf":       d.tracer != nil,
+		"mode":           d.cfg.Mode,
+		"policy":         d.cfg.Policy,
+		"addresses":      len(d.addrs.list()),
+		"bpf":            d.tracer != nil,
+		"control_socket": d.cfg.ControlSocket,
+		"metrics_addr":   d.cfg.MetricsAddr,
 	}).Info("daemon ready")
 
 	<-ctx.Done()
@@ -242,6 +275,9 @@ func (d *Daemon) close() {
 	if d.diag != nil {
 		d.diag.Close()
 	}
+	if d.metricsLn != nil && d.cmds == nil {
+		d.metricsLn.Close()
+	}
 	if err := d.rec.close(); err != nil {
 		d.log.WithError(err).Error("flush recorded series")
 	}
@@ -262,7 +298,10 @@ func (d *Daemon) runTimers(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case now := <-t.C:
-			if d.cfg.Policy == PolicyAdaptive {
+			d.mu.Lock()
+			adaptive := d.cfg.Policy == PolicyAdaptive
+			d.mu.Unlock()
+			if adaptive {
 				d.checkHealth(now)
 			}
 			d.runRetries(now)
@@ -286,6 +325,8 @@ func (d *Daemon) watchDrops(ctx context.Context) error {
 				d.log.WithError(err).Warn("read BPF drop counters")
 				continue
 			}
+			d.metrics.RingDrops("ring_full", drops.Ring)
+			d.metrics.RingDrops("storage", drops.Storage)
 			if total := drops.Total(); total > last {
 				d.log.WithFields(logrus.Fields{"total": total, "new": total - last, "ring_full": drops.Ring, "storage_failed": drops.Storage}).
 					Warn("BPF ring buffer dropped records; raise --bpf-ring-size")

@@ -119,6 +119,7 @@ func (d *Daemon) recordEvent(ev *pm.Event) {
 // address or a subflow closes with an error.
 func (d *Daemon) handleEvent(ev *pm.Event) {
 	d.recordEvent(ev)
+	d.metrics.Event(ev.Type.String())
 	log := d.log.WithFields(eventFields(ev))
 
 	d.mu.Lock()
@@ -209,25 +210,33 @@ func (d *Daemon) updateSubflow(c *conn, ev *pm.Event) {
 	}
 }
 
-// planEnv returns the policy's view of the host.
-func (d *Daemon) planEnv() planEnv {
+// usableAddrs returns the local addresses the policy may use: assigned,
+// on a link that is up, and not removed over the control socket. The
+// caller holds d.mu.
+func (d *Daemon) usableAddrs() []netip.Addr {
 	locals := d.addrs.list()
 	usable := locals[:0]
 	for _, a := range locals {
-		if d.links.up(d.addrs.ifIndex(a)) {
+		if d.links.up(d.addrs.ifIndex(a)) && !d.excluded[a] {
 			usable = append(usable, a)
 		}
 	}
+	return usable
+}
+
+// planEnv returns the policy's view of the host. The caller holds d.mu.
+func (d *Daemon) planEnv() planEnv {
 	env := planEnv{
-		locals:      usable,
+		locals:      d.usableAddrs(),
 		id:          d.addrs.id,
 		ifIndex:     d.addrs.ifIndex,
 		maxSubflows: d.cfg.MaxSubflows,
 		nDiffPorts:  d.cfg.NDiffPorts,
 	}
 	if d.cfg.Policy == PolicyBackup {
+		backupIfs := d.cfg.BackupInterfaces
 		env.isBackup = func(a netip.Addr) bool {
-			return d.links.isBackup(d.addrs.ifIndex(a), d.cfg.BackupInterfaces)
+			return d.links.isBackup(d.addrs.ifIndex(a), backupIfs)
 		}
 	}
 	return env
@@ -240,14 +249,13 @@ func (d *Daemon) plan(token uint32) {
 	if d.cfg.Mode != ModeUserspace {
 		return
 	}
-	env := d.planEnv()
 	d.mu.Lock()
 	c := d.conns[token]
 	if c == nil || c.ServerSide || !c.Established || !c.Managed {
 		d.mu.Unlock()
 		return
 	}
-	plans := planSubflows(d.cfg.Policy, c, env)
+	plans := planSubflows(d.cfg.Policy, c, d.planEnv())
 	reqs := make([]pm.SubflowRequest, 0, len(plans))
 	now := time.Now()
 	for _, p := range plans {

@@ -48,13 +48,17 @@ func (d *Daemon) syncEndpointsNow() {
 		have[ep.Addr.Unmap()] = ep
 	}
 	want := make(map[netip.Addr]bool)
-	for _, a := range d.planEnv().locals {
+	d.mu.Lock()
+	locals := d.usableAddrs()
+	backupIfs := d.cfg.BackupInterfaces
+	d.mu.Unlock()
+	for _, a := range locals {
 		want[a] = true
 		if _, ok := have[a]; ok {
 			continue
 		}
 		ep := pm.Local{Addr: a, Flags: flags}
-		if d.links.isBackup(d.addrs.ifIndex(a), d.cfg.BackupInterfaces) {
+		if d.links.isBackup(d.addrs.ifIndex(a), backupIfs) {
 			ep.Flags |= pm.FlagBackup
 		}
 		d.addEndpoint(ep)

@@ -56,6 +56,7 @@ func (d *Daemon) readBPF(ctx context.Context) error {
 func (d *Daemon) handleRecord(r *bpf.Record) {
 	now := time.Now()
 	var actions []backupAction
+	d.metrics.RingRecords(1)
 	d.mu.Lock()
 	d.stats.BPFRecords++
 	if c := d.conns[r.Token]; c != nil {
@@ -70,6 +71,7 @@ func (d *Daemon) handleRecord(r *bpf.Record) {
 				Source: "bpf", At: now, SRTTUs: r.SRTT, SndCwnd: r.SndCwnd,
 				BytesAcked: r.BytesAcked, BytesSent: r.BytesSent, BytesRetrans: r.BytesRetrans,
 				TotalRetrans: r.TotalRetrans, CAState: r.CAState,
+				DeliveryRate: r.DeliveryRate, PacingRate: r.PacingRate,
 			}
 			sf.Health.observe(now, &sf.Stats, d.cfg.Adaptive.Window)
 			urgent := r.Reason&(bpf.ReasonRetrans|bpf.ReasonLoss|bpf.ReasonCAState) != 0
@@ -132,8 +134,14 @@ func (d *Daemon) pollDiag(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			if err := d.reconcile(false); err != nil {
+			start := time.Now()
+			err := d.reconcile(false)
+			d.metrics.DiagPoll(err, time.Since(start))
+			if err != nil && d.limit.allow("inet_diag poll failed") {
 				d.log.WithError(err).Warn("inet_diag poll failed")
+			}
+			if d.metrics != nil {
+				d.metrics.Observe(d.Connections())
 			}
 			if err := d.rec.flush(); err != nil {
 				d.log.WithError(err).Error("write recorded series")
@@ -308,6 +316,7 @@ func (d *Daemon) applyDiag(now time.Time, c *conn, s *diag.TCPSocket) {
 		Source: "diag", At: now, SRTTUs: s.Info.RTT, SndCwnd: s.Info.SndCwnd,
 		BytesAcked: s.Info.BytesAcked, BytesSent: s.Info.BytesSent, BytesRetrans: s.Info.BytesRetrans,
 		TotalRetrans: s.Info.TotalRetrans, CAState: s.Info.CAState,
+		DeliveryRate: s.Info.DeliveryRate, PacingRate: s.Info.PacingRate,
 	}
 	sf.Health.observe(now, &sf.Stats, d.cfg.Adaptive.Window)
 }

@@ -49,6 +49,8 @@ type subflowStats struct {
 	BytesRetrans uint64
 	TotalRetrans uint32
 	CAState      uint8
+	DeliveryRate uint64
+	PacingRate   uint64
 }
 
 // retry is a subflow the adaptive policy reopens after a backoff.
@@ -68,9 +70,9 @@ type conn struct {
 	// DenyJoinID0 is set when the peer asked for no joins to its
 	// initial address (the "C" bit of MP_CAPABLE).
 	DenyJoinID0 bool
-	Adopted       bool      // found by inet_diag, not by an event
-	Managed       bool      // passes the connection filter
-	Since         time.Time // when the daemon first saw it
+	Adopted     bool      // found by inet_diag, not by an event
+	Managed     bool      // passes the connection filter
+	Since       time.Time // when the daemon first saw it
 	// Announced holds the peer's addresses from ANNOUNCED events, by
 	// remote address id.
 	Announced map[uint8]netip.AddrPort

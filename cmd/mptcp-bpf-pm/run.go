@@ -66,11 +66,26 @@ func addRunFlags(f *pflag.FlagSet) {
 	f.StringVar(&runCfg.RecordDir, "record", "", "write JSON Lines statistics and events of this run to `DIR`")
 	f.Int64Var(&runCfg.RecordLimit, "record-limit", runCfg.RecordLimit, "stop recording after this many bytes of series data")
 	f.BoolVar(&runCfg.IncludeLinkLocal, "link-local", false, "open subflows from link-local addresses too")
+	f.StringVar(&controlSocket, "control-socket", "", "path of the control socket, mode 0600 (default: per network namespace under "+controlSocketDir+"; none: disabled)")
+	f.StringVar(&runCfg.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics on `HOST:PORT`, such as 127.0.0.1:9464 (default: off)")
+	f.BoolVar(&runCfg.MetricsSubflows, "metrics-subflows", false, "export per-subflow metrics (rtt, cwnd, bytes), labelled by token and addresses")
+	f.IntVar(&runCfg.MetricsMaxSubflows, "metrics-max-subflows", runCfg.MetricsMaxSubflows, "subflows that get per-subflow series at most, to bound label cardinality")
 }
+
+// controlSocket is the --control-socket value before defaults apply.
+var controlSocket string
 
 func runDaemon(cmd *cobra.Command, _ []string) error {
 	if err := runCfg.Validate(); err != nil {
 		return usageError{err}
+	}
+	switch controlSocket {
+	case "":
+		runCfg.ControlSocket = defaultControlSocket()
+	case "none":
+		runCfg.ControlSocket = ""
+	default:
+		runCfg.ControlSocket = controlSocket
 	}
 	runCfg.Log = log
 	runCfg.Options = map[string]any{}
