@@ -100,8 +100,8 @@ func (t *addrTable) list() []netip.Addr {
 }
 
 // id returns the address id of a, assigning the next free one on first use.
-// Ids run from 1 to 255 because id 0 is the initial subflow's address; when
-// all are taken, id 255 is reused and the kernel rejects the clash.
+// Ids run from 1 to 255 because id 0 is the initial subflow's address.
+// When all are taken, id 255 is reused and the kernel rejects the clash.
 func (t *addrTable) id(a netip.Addr) uint8 {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -186,7 +186,7 @@ func (d *Daemon) optionsLocked() map[string]string {
 }
 
 // CreateSubflow opens one subflow of a connection on request and waits for
-// the kernel's answer.
+// the kernel's reply.
 func (d *Daemon) CreateSubflow(req control.SubflowRequest) error {
 	if d.cfg.Mode != ModeUserspace {
 		return fmt.Errorf("subflows are created by the kernel with --pm kernel: %w", control.ErrUnsupported)

@@ -154,7 +154,7 @@ func (d *Daemon) open() (err error) {
 }
 
 // loadBPF loads the statistics programs. A failure is not fatal: the
-// daemon says once why, and polls inet_diag more often instead.
+// daemon logs the reason once and polls inet_diag more often instead.
 func (d *Daemon) loadBPF() {
 	tracer, err := bpf.Load(d.cfg.BPFOptions)
 	if err != nil {

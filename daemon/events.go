@@ -114,8 +114,7 @@ func (d *Daemon) recordEvent(ev *pm.Event) {
 	d.rec.event(r)
 }
 
-// handleEvent updates the connection table and asks the policy for
-// subflows when a connection becomes established, the peer announces an
+// handleEvent updates the connection table and runs the policy when a connection becomes established, the peer announces an
 // address or a subflow closes with an error.
 func (d *Daemon) handleEvent(ev *pm.Event) {
 	d.recordEvent(ev)
@@ -242,8 +241,8 @@ func (d *Daemon) planEnv() planEnv {
 	return env
 }
 
-// plan asks the policy for the subflows that connection token lacks and
-// queues their creation. Server-side connections get none, because the
+// plan runs the policy for connection token and queues the creation of
+// the subflows it lacks. Server-side connections get none, because the
 // client opens subflows, and kernel mode leaves it to the kernel.
 func (d *Daemon) plan(token uint32) {
 	if d.cfg.Mode != ModeUserspace {

@@ -27,7 +27,7 @@ func newLinkTable() *linkTable {
 
 // linkUp reports whether a link can carry traffic: administratively up
 // with carrier. Loss of carrier leaves the addresses, routes and subflows
-// in place, so only the link state tells the daemon.
+// in place, so only the link state shows it.
 func linkUp(attrs *netlink.LinkAttrs) bool {
 	if attrs.Flags&net.FlagUp == 0 {
 		return false

@@ -46,7 +46,7 @@ type subflowPlan struct {
 	IfIndex int32 // set for link-local sources, which need it
 }
 
-// planEnv is what a policy knows besides the connection.
+// planEnv is the host state a policy uses besides the connection.
 type planEnv struct {
 	locals      []netip.Addr
 	id          func(netip.Addr) uint8

@@ -150,7 +150,7 @@ func (d *Daemon) pollDiag(ctx context.Context) error {
 	}
 }
 
-// reconcile dumps the MPTCP connections and their subflows, forgets
+// reconcile dumps the MPTCP connections and their subflows, drops the
 // connections the kernel no longer has (CLOSED is not sent after a peer's
 // fast close) and records diag samples. With adopt, it also takes over the
 // established connections the table lacks: at start-up and after lost
@@ -322,7 +322,7 @@ func (d *Daemon) applyDiag(now time.Time, c *conn, s *diag.TCPSocket) {
 }
 
 // pendingTimeout is how long a requested subflow may stay pending. A join
-// whose SYN is never answered sends no event until the kernel gives up,
+// whose SYN gets no reply sends no event until the kernel gives up,
 // and the policy must be free to try again.
 const pendingTimeout = 30 * time.Second
 

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// subflowState is the life cycle of one subflow as the daemon sees it.
+// subflowState is the life cycle of one subflow in the daemon's table.
 type subflowState string
 
 const (
