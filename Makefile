@@ -5,7 +5,7 @@ GO       ?= go
 BIN      := bin
 STATICCHECK_VERSION := v0.8.2
 # Debian packages the build and the tests use; deps installs the missing ones.
-DEBIAN_PACKAGES := clang llvm libbpf-dev bpftool iproute2 nftables
+DEBIAN_PACKAGES := clang llvm libbpf-dev bpftool iproute2 nftables libcap2-bin util-linux
 
 .PHONY: all
 all: build
@@ -14,7 +14,7 @@ all: build
 # the tools the tests drive (ip, ss, nft) when any of them is missing.
 .PHONY: deps
 deps:
-	@need=; for c in clang llvm-strip bpftool ip ss nft; do \
+	@need=; for c in clang llvm-strip bpftool ip ss nft capsh setpriv; do \
 		command -v $$c >/dev/null 2>&1 || need=1; done; \
 	if [ -n "$$need" ]; then \
 		echo "installing $(DEBIAN_PACKAGES)"; \

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/netip"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -174,4 +175,30 @@ func TestRunInvalidFlags(t *testing.T) {
 			t.Errorf("%v: output %q does not contain %q", tc.args, out, tc.want)
 		}
 	}
+}
+
+// TestRunWithoutPrivileges checks that an unprivileged start names the
+// missing capability and exits with status 1.
+func TestRunWithoutPrivileges(t *testing.T) {
+	_, err := exec.LookPath("setpriv")
+	nstest.Require(t, err == nil, "needs setpriv from util-linux")
+	ns := nstest.NewNS(t, "mbpt-priv")
+	ns.Sysctl(t, "net.mptcp.pm_type", "1")
+	out, err := ns.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+		daemonBin, "run").CombinedOutput()
+	if code := exitCode(err); code != 1 {
+		t.Errorf("exit status %d, want 1:\n%s", code, out)
+	}
+	mustContain(t, string(out), "missing CAP_NET_ADMIN", "error")
+}
+
+// TestRunMPTCPDisabled checks the error in a namespace with MPTCP off.
+func TestRunMPTCPDisabled(t *testing.T) {
+	ns := nstest.NewNS(t, "mbpt-nomptcp")
+	ns.Sysctl(t, "net.mptcp.enabled", "0")
+	out, err := ns.Command(daemonBin, "run", "--bpf=false").CombinedOutput()
+	if code := exitCode(err); code != 1 {
+		t.Errorf("exit status %d, want 1:\n%s", code, out)
+	}
+	mustContain(t, string(out), "net.mptcp.enabled=1", "error")
 }

@@ -31,7 +31,12 @@ type daemon struct {
 // ready". The process is killed at cleanup if the test has not stopped it.
 func startDaemon(t *testing.T, ns *nstest.NS, args ...string) *daemon {
 	t.Helper()
-	d := &daemon{cmd: ns.Command(daemonBin, args...), done: make(chan error, 1)}
+	cmd := ns.Command(daemonBin, args...)
+	if len(args) > 0 && args[0] == "capsh" {
+		// The daemon runs under capsh, which args name in full.
+		cmd = ns.Command(args[0], args[1:]...)
+	}
+	d := &daemon{cmd: cmd, done: make(chan error, 1)}
 	stderr, err := d.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -262,5 +263,38 @@ func TestKernelModeEndpoints(t *testing.T) {
 	}
 	if out := strings.TrimSpace(lab.Client.Run(t, "ip", "mptcp", "endpoint", "show")); out != "" {
 		t.Errorf("endpoints left after exit:\n%s", out)
+	}
+}
+
+// TestFallbackWithoutBPF runs the daemon without CAP_BPF: it must say once
+// why BPF is unavailable, keep managing subflows and record diag samples.
+func TestFallbackWithoutBPF(t *testing.T) {
+	_, err := exec.LookPath("capsh")
+	nstest.Require(t, err == nil, "needs capsh from libcap2-bin")
+	lab := nstest.NewLab(t, nstest.LabOptions{Paths: 2})
+	record := filepath.Join(t.TempDir(), "run")
+	d := startDaemon(t, lab.Client, "capsh", "--drop=cap_bpf,cap_sys_admin,cap_perfmon", "--",
+		"-c", daemonBin+" run --record "+record+" --poll-interval 100ms")
+	mptcpServer(t, lab.Server, "7110")
+	conn := mptcpDial(t, lab.Client, serverAddr(lab, 7110))
+	s := startSender(conn)
+	waitFor(t, 5*time.Second, "2 subflows", d, func() bool { return len(liveSubflows(t, lab.Client)) == 2 })
+	time.Sleep(500 * time.Millisecond)
+	s.halt(t)
+	if err := d.stop(t); err != nil {
+		t.Fatalf("daemon exit: %v", err)
+	}
+	if n := strings.Count(d.logText(), "falling back to inet_diag polling"); n != 1 {
+		t.Errorf("fallback logged %d times, want once:\n%s", n, d.logText())
+	}
+	diagRecords := 0
+	for _, st := range readStats(t, filepath.Join(record, "stats.jsonl")) {
+		if st.Source == "bpf" {
+			t.Fatalf("BPF record without BPF: %+v", st)
+		}
+		diagRecords++
+	}
+	if diagRecords < 4 {
+		t.Errorf("%d diag records, want at least 4 (two polls of two subflows)", diagRecords)
 	}
 }
