@@ -36,10 +36,13 @@ type Daemon struct {
 	cmds   *commandQueue
 	limit  *rateLimiter
 
-	metrics   *metrics.Metrics
-	metricsLn net.Listener
-	control   *control.Listener
-	started   time.Time
+	// restorePMType is the net.mptcp.pm_type value that --set-pm-type
+	// replaced, written back at exit; empty when nothing changed.
+	restorePMType string
+	metrics       *metrics.Metrics
+	metricsLn     net.Listener
+	control       *control.Listener
+	started       time.Time
 
 	mu    sync.Mutex
 	conns map[uint32]*conn
@@ -87,7 +90,7 @@ func New(cfg Config) (d *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkMPTCP(cfg.Mode, cfg.SetPMType); err != nil {
+	if d.restorePMType, err = checkMPTCP(cfg.Mode, cfg.SetPMType); err != nil {
 		return nil, err
 	}
 	if warning != "" {
@@ -282,6 +285,12 @@ func (d *Daemon) close() {
 		d.log.WithError(err).Error("flush recorded series")
 	}
 	d.rec = nil
+	if d.restorePMType != "" {
+		if err := writePMType(d.restorePMType); err != nil {
+			d.log.WithError(err).Warn("restore net.mptcp.pm_type")
+		}
+		d.restorePMType = ""
+	}
 	if d.lock != nil {
 		d.lock.release()
 		d.lock = nil

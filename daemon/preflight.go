@@ -25,17 +25,18 @@ func readSysctl(key string) (string, error) {
 
 // checkMPTCP returns an error that names the sysctl to change when MPTCP is
 // missing or disabled, or when the namespace's pm_type does not fit mode.
-// With setPMType it switches pm_type itself.
-func checkMPTCP(mode string, setPMType bool) error {
+// With setPMType it switches pm_type itself and returns the old value, for
+// the daemon to restore at exit.
+func checkMPTCP(mode string, setPMType bool) (restore string, err error) {
 	enabled, err := readSysctl("net.mptcp.enabled")
 	if errors.Is(err, os.ErrNotExist) {
-		return errors.New("MPTCP is not available: this kernel has no /proc/sys/net/mptcp (build it with CONFIG_MPTCP=y)")
+		return "", errors.New("MPTCP is not available: this kernel has no /proc/sys/net/mptcp (build it with CONFIG_MPTCP=y)")
 	}
 	if err != nil {
-		return fmt.Errorf("read net.mptcp.enabled: %w", err)
+		return "", fmt.Errorf("read net.mptcp.enabled: %w", err)
 	}
 	if enabled != "1" {
-		return errors.New("MPTCP is disabled in this network namespace: run sysctl -w net.mptcp.enabled=1")
+		return "", errors.New("MPTCP is disabled in this network namespace: run sysctl -w net.mptcp.enabled=1")
 	}
 	want, name := "1", "userspace"
 	if mode == ModeKernel {
@@ -43,17 +44,24 @@ func checkMPTCP(mode string, setPMType bool) error {
 	}
 	pmType, err := readSysctl("net.mptcp.pm_type")
 	if err != nil {
-		return fmt.Errorf("read net.mptcp.pm_type: %w (kernels before 5.19 have no userspace path manager)", err)
+		return "", fmt.Errorf("read net.mptcp.pm_type: %w (kernels before 5.19 have no userspace path manager)", err)
 	}
 	if pmType == want {
-		return nil
+		return "", nil
 	}
 	if !setPMType {
-		return fmt.Errorf("net.mptcp.pm_type is %s in this network namespace, but --pm %s needs the %s path manager: "+
+		return "", fmt.Errorf("net.mptcp.pm_type is %s in this network namespace, but --pm %s needs the %s path manager: "+
 			"run sysctl -w net.mptcp.pm_type=%s, or start the daemon with --set-pm-type", pmType, mode, name, want)
 	}
-	if err := os.WriteFile("/proc/sys/net/mptcp/pm_type", []byte(want+"\n"), 0o644); err != nil {
-		return fmt.Errorf("set net.mptcp.pm_type=%s: %w", want, err)
+	if err := writePMType(want); err != nil {
+		return "", err
+	}
+	return pmType, nil
+}
+
+func writePMType(value string) error {
+	if err := os.WriteFile("/proc/sys/net/mptcp/pm_type", []byte(value+"\n"), 0o644); err != nil {
+		return fmt.Errorf("set net.mptcp.pm_type=%s: %w", value, err)
 	}
 	return nil
 }
