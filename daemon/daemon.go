@@ -236,12 +236,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}).Info("daemon ready")
 
 	<-ctx.Done()
-	// Unblock the readers that do not watch ctx.
+	// Unblock the readers that do not watch ctx. The BPF reader watches
+	// ctx, and the tracer closes after it returned.
 	d.events.Close()
 	d.cmds.close()
-	if d.tracer != nil {
-		d.tracer.Close()
-	}
 	wg.Wait()
 	if d.cfg.Mode == ModeKernel {
 		d.removeEndpoints()

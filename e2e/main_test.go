@@ -18,7 +18,13 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	daemonBin = filepath.Join(dir, "mptcp-bpf-pm")
-	build := exec.Command("go", "build", "-o", daemonBin, "../cmd/mptcp-bpf-pm")
+	args := []string{"build", "-o", daemonBin}
+	if os.Getenv("E2E_RACE") == "1" {
+		// Build the daemon with the race detector, which then fails
+		// a test through the daemon's exit status.
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "../cmd/mptcp-bpf-pm")...)
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build mptcp-bpf-pm:", err)

@@ -41,9 +41,11 @@ func (c *Client) subflowWindow(reqs []SubflowRequest, errs []error) {
 	index := make([]int, 0, len(reqs)) // msgs[k] belongs to reqs[index[k]]
 	for i, sr := range reqs {
 		r, err := subflowCreateRequest(sr.Token, sr.Local, sr.Remote)
+		var m netlink.Message
 		if err == nil {
-			var m netlink.Message
 			m, err = r.message(c.s.family.ID)
+		}
+		if err == nil {
 			msgs = append(msgs, m)
 			index = append(index, i)
 		}

@@ -1,8 +1,8 @@
 package pm_test
 
 import (
-	"fmt"
 	"flag"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"sync"

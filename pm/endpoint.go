@@ -29,8 +29,8 @@ func (c *Client) AddEndpoint(ep Local) error {
 }
 
 // DeleteEndpoint deletes the endpoint with id (MPTCP_PM_CMD_DEL_ADDR).
-// Id 0 stands for the address of the initial subflows, so it needs addr;
-// for other ids addr is ignored and may be the zero Addr. Connections
+// Id 0 is the address of the initial subflows, so it needs addr. For
+// other ids addr is ignored and may be the zero Addr. Connections
 // that use the endpoint send RM_ADDR and close its subflows.
 func (c *Client) DeleteEndpoint(id uint8, addr netip.Addr) error {
 	ep := Local{ID: id}

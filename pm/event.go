@@ -68,15 +68,15 @@ func (t EventType) String() string {
 // Event flag bits (MPTCP_PM_EV_FLAG_*), sent in Event.Flags on CREATED
 // and ESTABLISHED only.
 const (
-	// EventFlagDenyJoinID0: the peer asks not to open joins to its
-	// initial address (the "C" bit of MP_CAPABLE).
+	// EventFlagDenyJoinID0: the peer set the "C" bit of MP_CAPABLE,
+	// which forbids joins to its initial address.
 	EventFlagDenyJoinID0 uint16 = 0x1
 	// EventFlagServerSide: this host accepted the connection.
 	EventFlagServerSide uint16 = 0x2
 )
 
 // Event is one mptcp_pm multicast event. Fields whose attribute was not
-// sent are zero; Present tells them apart from a sent 0.
+// sent are zero, and Present distinguishes them from a sent 0.
 type Event struct {
 	Type   EventType
 	Token  uint32
@@ -100,7 +100,9 @@ type Event struct {
 	Timeout uint32
 	// Present has bit N set when attribute N (MPTCP_ATTR_*) was sent.
 	Present uint32
-	// Unknown holds attributes this package does not know, unchanged.
+	// Unknown holds the attributes not decoded into fields: unknown
+	// types, and the unused address when both an IPv4 and an IPv6 one
+	// were sent. Type flag bits (NLA_F_NESTED) are dropped.
 	Unknown []netlink.Attribute
 }
 
@@ -131,8 +133,8 @@ const (
 	AttrServerSide  = evAttrServerSide
 )
 
-// String formats e like one line of "ip mptcp monitor", without the
-// bracketed type: "token=1a2b3c4d remid=0 locid=1 saddr4=...".
+// String formats e as its type followed by the key=value pairs of
+// Fields, such as "sf_closed token=1a2b3c4d remid=0 locid=1 ...".
 func (e *Event) String() string {
 	var sb strings.Builder
 	sb.WriteString(e.Type.String())

@@ -177,7 +177,8 @@ func encodeEvent(e Event) genetlink.Message {
 	}
 	encodeEventTail(ae, e, has)
 
-	b, _ := ae.Encode() // cannot fail: no nested encoders
+	// Encode fails only on errors of Nested or Do callbacks; none is used.
+	b, _ := ae.Encode()
 	return genetlink.Message{
 		Header: genetlink.Header{Command: uint8(e.Type),
 			Version: familyVersion},

@@ -19,10 +19,10 @@ type EventConn struct {
 }
 
 // ListenEvents joins the "mptcp_pm_events" multicast group, which needs
-// CAP_NET_ADMIN (EPERM otherwise). The receive buffer is set to
-// cfg.ReadBuffer, or DefaultEventBuffer, with SO_RCVBUFFORCE so that it
-// may exceed net.core.rmem_max; without CAP_NET_ADMIN it falls back to
-// SO_RCVBUF, which the kernel caps at rmem_max.
+// CAP_NET_ADMIN (EPERM otherwise). It sets the receive buffer to
+// cfg.ReadBuffer, or DefaultEventBuffer, with SO_RCVBUFFORCE, so the
+// buffer may exceed net.core.rmem_max. Without CAP_NET_ADMIN it falls
+// back to SO_RCVBUF, which the kernel caps at rmem_max.
 //
 // While any socket of any namespace listens on the group, the kernel
 // accepts MP_JOIN and echoes ADD_ADDR for userspace-PM connections.
@@ -96,17 +96,21 @@ func (e *EventConn) ReadBuffer() (int, error) {
 	return n, err
 }
 
-// Receive blocks until events arrive and returns them; the kernel sends
+// Receive blocks until events arrive and returns them. The kernel sends
 // one event per datagram. After the kernel dropped events it returns an
 // error that matches ErrEventsLost, and the next call reads on. After
 // Close it returns an error that matches net.ErrClosed. An event that
-// cannot be decoded is left out and reported in the error together with
-// the events that could be decoded.
+// cannot be decoded is left out and reported in the error, together with
+// the events that could be decoded. Receive must not be called from two
+// goroutines at once.
 func (e *EventConn) Receive() ([]Event, error) {
 	for {
 		msgs, err := e.s.recv()
 		if errors.Is(err, unix.ENOBUFS) {
 			return nil, ErrEventsLost
+		}
+		if errors.Is(err, unix.EMSGSIZE) {
+			return nil, fmt.Errorf("%w: %w", ErrEventsLost, err)
 		}
 		if err != nil && e.closed.Load() {
 			return nil, fmt.Errorf("receive events: %w", net.ErrClosed)

@@ -140,9 +140,9 @@ func attrName(names map[uint16]string, typ uint16) string {
 	return fmt.Sprintf("attribute %d", typ)
 }
 
-// reqAttrsOffset is where attributes start in a request, counted like
-// the kernel's extended-ack offsets: from the netlink header, past the
-// 4-byte generic netlink header.
+// reqAttrsOffset is the offset of the first attribute of a request,
+// counted like the kernel's extended-ack offsets: from the netlink
+// header, past the 4-byte generic netlink header.
 const reqAttrsOffset = nlmsgHeaderLen + 4
 
 // attrAt names the attribute of the request attributes attrs that starts

@@ -2,6 +2,7 @@ package pm
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"net/netip"
@@ -58,3 +59,5 @@ func WriteGolden(path, header string, recs []GoldenRecord) error {
 func netipMustParseAddrPort(s string) netip.AddrPort {
 	return netip.MustParseAddrPort(s)
 }
+
+func nativeEndian() binary.AppendByteOrder { return binary.NativeEndian }

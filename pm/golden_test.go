@@ -132,3 +132,30 @@ func checkGoldenEvent(t *testing.T, label string, ev *Event) {
 		t.Errorf("%s: no token", label)
 	}
 }
+
+// BenchmarkDecodeEvent decodes the captured SUB_ESTABLISHED events.
+func BenchmarkDecodeEvent(b *testing.B) {
+	recs, err := ReadGolden(filepath.Join("testdata", "events.hex"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var msgs []genetlink.Message
+	for _, r := range recs {
+		if r.Data[16] != uint8(EventSubEstablished) {
+			continue
+		}
+		var g genetlink.Message
+		if err := g.UnmarshalBinary(r.Data[16:]); err != nil {
+			b.Fatal(err)
+		}
+		msgs = append(msgs, g)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := DecodeEvent(msgs[i%len(msgs)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

@@ -200,28 +200,6 @@ func (s *eventStream) wait(t *testing.T, what string,
 	}
 }
 
-// none fails if an event that matches arrives within d.
-func (s *eventStream) none(t *testing.T, what string, d time.Duration,
-	match func(pm.Event) bool) {
-	t.Helper()
-	timeout := time.After(d)
-	for {
-		select {
-		case e, ok := <-s.ch:
-			if !ok {
-				return
-			}
-			s.seen = append(s.seen, e)
-			s.used = append(s.used, false)
-			if match(e) {
-				t.Fatalf("unexpected %s: %v", what, &e)
-			}
-		case <-timeout:
-			return
-		}
-	}
-}
-
 func eventsString(evs []pm.Event) string {
 	var sb strings.Builder
 	for i := range evs {

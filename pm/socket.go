@@ -88,17 +88,20 @@ func (s *genlSocket) group(name string) (uint32, error) {
 
 // recv reads one datagram and splits it into netlink messages. The
 // returned messages alias s.buf and are valid until the next recv.
+//
+// One read with a 64 KiB buffer is enough: the kernel builds generic
+// netlink replies and dumps in buffers of at most 32 KiB, and events
+// are far smaller. MSG_TRUNC reports the full length of a longer
+// datagram, which is then lost; the buffer grows for the next one.
 func (s *genlSocket) recv() ([]netlink.Message, error) {
-	n, err := s.recvmsg(unix.MSG_PEEK | unix.MSG_TRUNC)
+	n, err := s.recvmsg(unix.MSG_TRUNC)
 	if err != nil {
 		return nil, err
 	}
 	if n > len(s.buf) {
+		err := fmt.Errorf("netlink datagram of %d bytes truncated to "+
+			"the %d-byte buffer: %w", n, len(s.buf), unix.EMSGSIZE)
 		s.buf = make([]byte, n)
-	}
-
-	n, err = s.recvmsg(0)
-	if err != nil {
 		return nil, err
 	}
 	if s.trace != nil {
@@ -142,14 +145,8 @@ func splitMessages(b []byte) ([]netlink.Message, error) {
 				"in %d bytes", length, len(b))
 		}
 		msgs = append(msgs, netlink.Message{
-			Header: netlink.Header{
-				Length:   length,
-				Type:     netlink.HeaderType(binary.NativeEndian.Uint16(b[4:6])),
-				Flags:    netlink.HeaderFlags(binary.NativeEndian.Uint16(b[6:8])),
-				Sequence: binary.NativeEndian.Uint32(b[8:12]),
-				PID:      binary.NativeEndian.Uint32(b[12:16]),
-			},
-			Data: b[nlmsgHeaderLen:length],
+			Header: parseHeader(b),
+			Data:   b[nlmsgHeaderLen:length],
 		})
 		next := align4(int(length))
 		if next > len(b) {
@@ -158,6 +155,18 @@ func splitMessages(b []byte) ([]netlink.Message, error) {
 		b = b[next:]
 	}
 	return msgs, nil
+}
+
+// parseHeader decodes the struct nlmsghdr at the start of b.
+func parseHeader(b []byte) netlink.Header {
+	ne := binary.NativeEndian
+	return netlink.Header{
+		Length:   ne.Uint32(b[0:4]),
+		Type:     netlink.HeaderType(ne.Uint16(b[4:6])),
+		Flags:    netlink.HeaderFlags(ne.Uint16(b[6:8])),
+		Sequence: ne.Uint32(b[8:12]),
+		PID:      ne.Uint32(b[12:16]),
+	}
 }
 
 func align4(n int) int { return (n + 3) &^ 3 }

@@ -7,7 +7,7 @@ import (
 	"github.com/mdlayher/netlink"
 )
 
-// SubflowCreate asks the kernel to open a subflow of the userspace-PM
+// SubflowCreate makes the kernel open a subflow of the userspace-PM
 // connection token from local to remote (MPTCP_PM_CMD_SUBFLOW_CREATE).
 //
 // local.ID is the address id sent in MP_JOIN; id 0 is accepted. A local

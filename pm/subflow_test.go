@@ -247,3 +247,40 @@ func linkIndex(t *testing.T, ns *nstest.NS, dev string) int32 {
 	}
 	return int32(n)
 }
+
+// TestSubflowCreateBatchOrder sends more requests than one window, all
+// with unknown tokens, and checks that each error names its own token.
+func TestSubflowCreateBatchOrder(t *testing.T) {
+	ns := nstest.NewNS(t, "pmbatch")
+	c, err := pm.Dial(nsConfig(t, ns))
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.Close()
+
+	reqs := make([]pm.SubflowRequest, 300)
+	for i := range reqs {
+		reqs[i] = pm.SubflowRequest{Token: uint32(1000 + i),
+			Local:  pm.Local{Addr: netip.MustParseAddr("10.0.0.1"), ID: 1},
+			Remote: netip.MustParseAddrPort("10.0.0.2:80")}
+	}
+	reqs[150].Remote = netip.MustParseAddrPort("10.0.0.2:0")
+	errs := c.SubflowCreateBatch(reqs)
+
+	for i, err := range errs {
+		if i == 150 {
+			if err == nil || !strings.Contains(err.Error(), "missing remote port") {
+				t.Errorf("request 150: %v, want missing remote port", err)
+			}
+			continue
+		}
+		var pe *pm.Error
+		if !errors.As(err, &pe) || pe.Message != "invalid token" {
+			t.Errorf("request %d: %v, want invalid token", i, err)
+			continue
+		}
+		if want := fmt.Sprintf("token %08x ", 1000+i); !strings.Contains(pe.Request, want) {
+			t.Errorf("request %d: error for %q, want %q", i, pe.Request, want)
+		}
+	}
+}

@@ -18,7 +18,7 @@ import (
 //
 // NOTE: an IPv6 ADD_ADDR with a port takes 30 option bytes and does not
 // fit next to TCP timestamps. Linux 6.18 acks the request but drops the
-// option (MPTcpExtAddAddrTxDrop), so the peer never sees it.
+// option (MPTcpExtAddAddrTxDrop), so the peer never receives it.
 func (c *Client) Announce(token uint32, local Local) error {
 	local.Flags |= FlagSignal
 	subject := fmt.Sprintf("%s %s", tokenString(token), local)

@@ -136,28 +136,38 @@ func TestLocalAddrs(t *testing.T) {
 }
 
 func TestSetFlagsBackup(t *testing.T) {
-	l := newPMLab(t, nstest.LabOptions{Paths: 2})
-	peer := startIPMonitor(t, l.Server)
-	_, token := l.connect()
-	local := pm.Local{Addr: l.Paths[1].ClientAddr, ID: 1}
-	if err := l.client.SubflowCreate(token, local, l.ServerAddrPort(testPort)); err != nil {
-		t.Fatalf("subflow create: %v", err)
-	}
-	sf := l.events.wait(t, "SUB_ESTABLISHED", isSub(token))
+	for _, v6 := range []bool{false, true} {
+		t.Run(family(v6), func(t *testing.T) {
+			l := newPMLab(t, nstest.LabOptions{Paths: 2, IPv6: v6})
+			peer := startIPMonitor(t, l.Server)
+			_, token := l.connect()
+			local := pm.Local{Addr: l.Paths[1].ClientAddr, ID: 1}
+			if err := l.client.SubflowCreate(token, local, l.ServerAddrPort(testPort)); err != nil {
+				t.Fatalf("subflow create: %v", err)
+			}
+			sf := l.events.wait(t, "SUB_ESTABLISHED", isSub(token))
 
-	local.Flags = pm.FlagBackup
-	remote := netip.AddrPortFrom(l.Paths[0].ServerAddr, 0)
-	if err := l.client.SetFlags(token, local, remote); err != nil {
-		t.Fatalf("set flags: %v", err)
-	}
-	peer.wait(t, "SF_PRIO", "backup=1", fmt.Sprintf("dport=%d", sf.Local.Port()))
-	if out := subflowLine(t, l.Client, sf.Local); !strings.Contains(out, "flags:Jjbec") {
-		t.Errorf("ss subflow %s = %q, want local backup flag (Jjbec)", sf.Local, out)
-	}
+			local.Flags = pm.FlagBackup
+			remote := netip.AddrPortFrom(l.Paths[0].ServerAddr, 0)
+			if err := l.client.SetFlags(token, local, remote); err != nil {
+				t.Fatalf("set flags: %v", err)
+			}
+			peer.wait(t, "SF_PRIO", "backup=1", fmt.Sprintf("dport=%d", sf.Local.Port()))
+			if out := subflowLine(t, l.Client, sf.Local); !strings.Contains(out, "flags:Jjbec") {
+				t.Errorf("ss subflow %s = %q, want local backup flag (Jjbec)", sf.Local, out)
+			}
 
-	other := netip.AddrPortFrom(l.Paths[1].ServerAddr, 0)
-	err := l.client.SetFlags(token, local, other)
-	wantKernelError(t, err, unix.EINVAL, "subflow not found")
+			other := netip.AddrPortFrom(l.Paths[1].ServerAddr, 0)
+			err := l.client.SetFlags(token, local, other)
+			wantKernelError(t, err, unix.EINVAL, "subflow not found")
+
+			local.Flags = 0
+			if err := l.client.SetFlags(token, local, remote); err != nil {
+				t.Fatalf("set flags nobackup: %v", err)
+			}
+			peer.wait(t, "SF_PRIO", "backup=0", fmt.Sprintf("dport=%d", sf.Local.Port()))
+		})
+	}
 }
 
 // subflowLine returns the "ss -tni" entry of the TCP socket bound to

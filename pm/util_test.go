@@ -110,17 +110,6 @@ func (m *ipMonitor) wait(t *testing.T, parts ...string) string {
 	return ""
 }
 
-// lines returns the complete lines printed so far.
-func (m *ipMonitor) lines() []string {
-	s := m.out.String()
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	} else {
-		return nil
-	}
-	return strings.Split(s, "\n")
-}
-
 func containsAll(s string, parts []string) bool {
 	for _, p := range parts {
 		if !strings.Contains(s, p) {
@@ -128,19 +117,6 @@ func containsAll(s string, parts []string) bool {
 		}
 	}
 	return true
-}
-
-// kernelMessage returns the extended-ack text of err, or err's text
-// when it is not a *pm.Error.
-func kernelMessage(err error) string {
-	var pe *pm.Error
-	if errors.As(err, &pe) {
-		return pe.Message
-	}
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }
 
 // wantKernelError checks that err is a *pm.Error with errno and message.

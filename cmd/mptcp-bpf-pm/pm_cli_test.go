@@ -110,7 +110,7 @@ func TestPMUsageErrors(t *testing.T) {
 		{[]string{"subflow", "destroy", "10.0.0.1", "remote", "10.0.0.2", "rport", "80", "token", "1"}, "missing port NR"},
 		{[]string{"announce", "10.0.0.1", "token", "0x10"}, "announce: missing id ID"},
 		{[]string{"announce", "10.0.0.300", "id", "1", "token", "1"}, `unknown argument "10.0.0.300"`},
-		{[]string{"remove", "id", "1", "token", "-1"}, `invalid token "-1"`},
+		{[]string{"remove", "id", "1", "token", "nope"}, `invalid token "nope": want a non-zero 32-bit number`},
 		{[]string{"set-flags", "10.0.0.1", "remote", "10.0.0.2", "token", "1"}, "missing backup or nobackup"},
 	} {
 		_, err := pmCLI(t, tc.args...)
@@ -156,14 +156,16 @@ func TestPMUserspaceCLI(t *testing.T) {
 	pmMustCLI(t, "set-flags", a1, "remote", srv, "token", tok, "backup", "--netns", ns)
 	pmWaitLine(t, "peer ip mptcp monitor", peer, "SF_PRIO", "backup=1", "dport=41000")
 
-	pmMustCLI(t, "announce", a1, "id", "1", "token", tok, "--netns", ns)
-	pmWaitLine(t, "peer ip mptcp monitor", peer, "ANNOUNCED", "remid=1")
+	a0 := l.Paths[0].ClientAddr.String()
+	pmMustCLI(t, "announce", a0, "id", "2", "token", tok, "--netns", ns)
+	pmWaitLine(t, "peer ip mptcp monitor", peer, "ANNOUNCED", "remid=2", "daddr4="+a0)
 	shown := pmFields(pmMustCLI(t, "endpoint", "show", "token", tok, "--netns", ns))
-	if want := []string{a1 + " id 1 signal subflow backup"}; !slices.Equal(shown, want) {
+	want := []string{a1 + " port 41000 id 1 subflow backup", a0 + " id 2 signal"}
+	if !slices.Equal(shown, want) {
 		t.Errorf("endpoint show token = %q, want %q", shown, want)
 	}
-	pmMustCLI(t, "remove", "id", "1", "token", tok, "--netns", ns)
-	pmWaitLine(t, "peer ip mptcp monitor", peer, "REMOVED", "remid=1")
+	pmMustCLI(t, "remove", "id", "2", "token", tok, "--netns", ns)
+	pmWaitLine(t, "peer ip mptcp monitor", peer, "REMOVED", "remid=2")
 
 	_, err = pmCLI(t, "subflow", "destroy", a1, "port", "41000", "remote", srv, "rport", "7101", "token", tok, "--netns", ns)
 	if err == nil || !strings.Contains(err.Error(), "subflow not found (kernel: subflow not found, errno ESRCH)") {
@@ -172,6 +174,13 @@ func TestPMUserspaceCLI(t *testing.T) {
 	_, err = pmCLI(t, "remove", "id", "7", "token", tok, "--netns", ns)
 	if err == nil || !strings.Contains(err.Error(), "remove token "+tok[2:]+" id 7: address with id 7 not found") {
 		t.Errorf("remove id 7: error %v, want address with id 7 not found", err)
+	}
+
+	pmMustCLI(t, "subflow", "destroy", a1, "port", "41000", "remote", srv, "rport", "7100", "token", tok, "--netns", ns)
+	pmWaitLine(t, "peer ip mptcp monitor", peer, "SF_CLOSED", "dport=41000")
+	ss = strings.Join(strings.Fields(l.Client.Run(t, "ss", "-Htn", "state", "established", "src", a1+":41000")), " ")
+	if ss != "" {
+		t.Errorf("ss after destroy shows %q, want no established subflow", ss)
 	}
 }
 

@@ -39,8 +39,11 @@ var endpointDeleteCmd = &cobra.Command{
 var endpointChangeCmd = &cobra.Command{
 	Use:   "change [id ID] [ADDRESS] [port NR] backup|nobackup|fullmesh|nofullmesh...",
 	Short: "Change the backup and fullmesh flags of an endpoint",
-	Args:  cobra.MinimumNArgs(1),
-	RunE:  runEndpointChange,
+	Long: `Change the backup and fullmesh flags of the endpoint with this address
+(and port), or else with this id. The kernel sets both flags: one that is
+not named is cleared, as with "ip mptcp endpoint change".`,
+	Args: cobra.MinimumNArgs(1),
+	RunE: runEndpointChange,
 }
 
 var endpointShowCmd = &cobra.Command{

@@ -222,9 +222,9 @@ func pmStartIPMonitor(t *testing.T, ns *nstest.NS) *pmBuf {
 	return buf
 }
 
-// pmProbe opens and closes an MPTCP listener in ns, which sends
-// LISTENER_CREATED and LISTENER_CLOSED, until every buffer shows the
-// close ("[UNKNOWN 16]" in iproute2 6.1); then it empties the buffers.
+// pmProbe opens and closes MPTCP listeners in ns until every buffer
+// shows a LISTENER_CLOSED event, which iproute2 6.1 prints as
+// "[UNKNOWN 16]". Then it empties the buffers.
 func pmProbe(t *testing.T, ns *nstest.NS, bufs ...*pmBuf) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
