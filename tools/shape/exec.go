@@ -31,6 +31,17 @@ func checkTarget(ns, ifname string) error {
 	return nil
 }
 
+// checkLink returns an error unless ifname exists in namespace ns. nft
+// accepts a netdev chain for a device that does not exist (Linux 6.18),
+// and its rules would then do nothing until such a device appears.
+func checkLink(ns, ifname string) error {
+	_, err := run(ns, "", "ip", "link", "show", "dev", ifname)
+	if err != nil {
+		return fmt.Errorf("interface %s in netns %s: %w", ifname, ns, err)
+	}
+	return nil
+}
+
 // run runs a command inside namespace ns with stdin as its standard
 // input. The error contains the command line and its standard error.
 func run(ns, stdin, name string, args ...string) (string, error) {

@@ -35,8 +35,8 @@ const unknownQdisc = "Specified qdisc kind is unknown"
 // Rate again changes the rate.
 //
 // Large GSO packets are split by tbf, and the rate counts link-layer
-// bytes, so TCP goodput is a few percent below rate. The queue sits on
-// the sending host, so TCP sees a full queue as local congestion (CWR)
+// bytes, so TCP goodput is a few percent below rate. The queue is on
+// the sending host, so TCP treats a full queue as local congestion (CWR)
 // and not as loss.
 func Rate(ns, ifname, rate string) error {
 	if err := checkTarget(ns, ifname); err != nil {

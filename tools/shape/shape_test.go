@@ -1,6 +1,7 @@
 package shape_test
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"os/exec"
@@ -15,20 +16,20 @@ import (
 )
 
 // newLab returns a one-path lab and the client's interface on it.
-func newLab(t *testing.T) (*nstest.Lab, string) {
+func newLab(t *testing.T, ipv6 bool) (*nstest.Lab, string) {
 	t.Helper()
 	for _, tool := range []string{"tc", "nft", "ss"} {
 		_, err := exec.LookPath(tool)
 		nstest.Require(t, err == nil, "needs the %s command", tool)
 	}
-	lab := nstest.NewLab(t, nstest.LabOptions{Paths: 1})
+	lab := nstest.NewLab(t, nstest.LabOptions{Paths: 1, IPv6: ipv6})
 	return lab, lab.Paths[0].ClientIf
 }
 
 // checkRate measures the flow with the rate set by set and compares it
 // with 40 Mbit/s.
 func checkRate(t *testing.T, set func(ns, ifname, rate string) error) {
-	lab, ifname := newLab(t)
+	lab, ifname := newLab(t, false)
 	f := startFlow(t, lab, 5301)
 
 	base := f.mbps(time.Second)
@@ -62,7 +63,7 @@ func rootQdisc(t *testing.T, lab *nstest.Lab, ifname string) string {
 }
 
 func TestClearRate(t *testing.T) {
-	lab, ifname := newLab(t)
+	lab, ifname := newLab(t, false)
 	if err := shape.Rate(lab.Client.Name, ifname, "10mbit"); err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +81,7 @@ func TestClearRate(t *testing.T) {
 }
 
 func TestClearRateForeign(t *testing.T) {
-	lab, ifname := newLab(t)
+	lab, ifname := newLab(t, false)
 	lab.Client.Run(t, "tc", "qdisc", "add", "dev", ifname, "root",
 		"handle", "77:", "tbf", "rate", "1mbit", "burst", "10k",
 		"latency", "10ms")
@@ -90,6 +91,25 @@ func TestClearRateForeign(t *testing.T) {
 	if q := rootQdisc(t, lab, ifname); !strings.Contains(q, "77:") {
 		t.Errorf("root qdisc = %q, want the foreign 77: kept", q)
 	}
+}
+
+// loOtherhost returns how many frames lo discarded because their
+// destination MAC address was another host's.
+func loOtherhost(t *testing.T, ns *nstest.NS) uint64 {
+	t.Helper()
+	var links []struct {
+		Stats struct {
+			RX struct {
+				Otherhost uint64 `json:"otherhost"`
+			} `json:"rx"`
+		} `json:"stats64"`
+	}
+	out := ns.Run(t, "ip", "-j", "-s", "-s", "link", "show", "lo")
+	if err := json.Unmarshal([]byte(out), &links); err != nil ||
+		len(links) != 1 {
+		t.Fatalf("decode ip -j link show lo %q: %v", out, err)
+	}
+	return links[0].Stats.RX.Otherhost
 }
 
 var retransRE = regexp.MustCompile(`\bretrans:\d+/(\d+)`)
@@ -108,7 +128,7 @@ func totalRetrans(t *testing.T, ns *nstest.NS) int {
 }
 
 func TestLoss(t *testing.T) {
-	lab, ifname := newLab(t)
+	lab, ifname := newLab(t, false)
 	startFlow(t, lab, 5302)
 	if err := shape.Loss(lab.Client.Name, ifname, 5); err != nil {
 		t.Fatal(err)
@@ -137,6 +157,10 @@ func TestLoss(t *testing.T) {
 		t.Errorf("ss -ti shows no retransmissions under 5%% loss:\n%s",
 			lab.Client.Run(t, "ss", "-Htin"))
 	}
+	if n := loOtherhost(t, lab.Client); n < d.LossDropped.Packets {
+		t.Errorf("lo discarded %d packets as otherhost, want >= %d",
+			n, d.LossDropped.Packets)
+	}
 
 	if err := shape.ClearLoss(lab.Client.Name, ifname); err != nil {
 		t.Fatal(err)
@@ -148,7 +172,7 @@ func TestLoss(t *testing.T) {
 }
 
 func TestLossOutsideHost(t *testing.T) {
-	lab, ifname := newLab(t)
+	lab, ifname := newLab(t, false)
 	if err := shape.Loss(lab.Client.Name, ifname, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -170,9 +194,20 @@ func TestLossInvalid(t *testing.T) {
 }
 
 func TestBlackhole(t *testing.T) {
-	lab, ifname := newLab(t)
+	lab, ifname := newLab(t, false)
+	checkBlackhole(t, lab, ifname)
+}
+
+func TestBlackholeIPv6(t *testing.T) {
+	lab, ifname := newLab(t, true)
+	checkBlackhole(t, lab, ifname)
+}
+
+// checkBlackhole expects a flow on path 0 to stop under Blackhole, with
+// TCP retransmitting, and to resume after Restore.
+func checkBlackhole(t *testing.T, lab *nstest.Lab, ifname string) {
 	f := startFlow(t, lab, 5303)
-	if got := f.mbps(300 * time.Millisecond); got == 0 {
+	if got := f.mbps(time.Second); got == 0 {
 		t.Fatal("flow carries no traffic before Blackhole")
 	}
 
@@ -214,7 +249,7 @@ func TestBlackhole(t *testing.T) {
 }
 
 func TestRestoreTwice(t *testing.T) {
-	lab, ifname := newLab(t)
+	lab, ifname := newLab(t, false)
 	for i := range 2 {
 		if err := shape.Restore(lab.Client.Name, ifname); err != nil {
 			t.Errorf("Restore call %d: %v", i+1, err)
@@ -223,7 +258,7 @@ func TestRestoreTwice(t *testing.T) {
 }
 
 func TestDelay(t *testing.T) {
-	lab, ifname := newLab(t)
+	lab, ifname := newLab(t, false)
 	caps, err := shape.Capabilities()
 	if err != nil {
 		t.Fatal(err)
@@ -293,7 +328,7 @@ func TestParseRate(t *testing.T) {
 }
 
 func TestClearAll(t *testing.T) {
-	lab, ifname := newLab(t)
+	lab, ifname := newLab(t, false)
 	ns := lab.Client.Name
 	if err := shape.Rate(ns, ifname, "10mbit"); err != nil {
 		t.Fatal(err)
@@ -317,7 +352,7 @@ func TestClearAll(t *testing.T) {
 }
 
 func TestLossBounds(t *testing.T) {
-	lab, ifname := newLab(t)
+	lab, ifname := newLab(t, false)
 	for _, p := range []float64{0, 0.01, 100} {
 		if err := shape.Loss(lab.Client.Name, ifname, p); err != nil {
 			t.Errorf("Loss(%v): %v", p, err)
@@ -331,7 +366,7 @@ func TestLossBounds(t *testing.T) {
 }
 
 func TestRateChange(t *testing.T) {
-	lab, ifname := newLab(t)
+	lab, ifname := newLab(t, false)
 	for _, rate := range []string{"10mbit", "20mbit"} {
 		if err := shape.Rate(lab.Client.Name, ifname, rate); err != nil {
 			t.Fatal(err)
@@ -339,5 +374,22 @@ func TestRateChange(t *testing.T) {
 	}
 	if q := rootQdisc(t, lab, ifname); !strings.Contains(q, "20Mbit") {
 		t.Errorf("root qdisc = %q, want rate 20Mbit", q)
+	}
+}
+
+func TestMissingInterface(t *testing.T) {
+	lab, _ := newLab(t, false)
+	ns, ifname := lab.Client.Name, "nope0"
+	for name, err := range map[string]error{
+		"Rate":      shape.Rate(ns, ifname, "1mbit"),
+		"ClearRate": shape.ClearRate(ns, ifname),
+		"Loss":      shape.Loss(ns, ifname, 1),
+		"Blackhole": shape.Blackhole(ns, ifname),
+		"Delay":     shape.Delay(ns, ifname, time.Millisecond),
+	} {
+		if err == nil || !strings.Contains(err.Error(), ifname) {
+			t.Errorf("%s on a missing interface: %v, want an error "+
+				"naming %s", name, err, ifname)
+		}
 	}
 }

@@ -29,7 +29,7 @@ type bulkReport struct {
 func runBulk(ctx context.Context, cfg clientConfig, out *jsonWriter) error {
 	c, err := cfg.dial(ctx, Header{Mode: ModeBulk})
 	if err != nil {
-		return err
+		return cfg.dialFailed(out, ModeBulk, err)
 	}
 	defer c.Close()
 
@@ -43,6 +43,7 @@ func runBulk(ctx context.Context, cfg clientConfig, out *jsonWriter) error {
 		ackedBytes)
 	start := time.Now()
 	rep.Bytes, err = sendUntil(ctx, c, start.Add(cfg.duration))
+	err = interrupted(ctx, err)
 	// A reset socket never drains, so wait only after a clean send.
 	var derr error
 	if err == nil {
@@ -59,18 +60,10 @@ func runBulk(ctx context.Context, cfg clientConfig, out *jsonWriter) error {
 	if err != nil {
 		rep.Error = err.Error()
 	}
-	if werr := out.write(rep); werr != nil {
-		return werr
-	}
 	if err == nil && derr != nil {
 		err = fmt.Errorf("bytes sent were not all acknowledged: %w", derr)
 	}
-	if err == nil {
-		err = cfg.checkMPTCP(rep.connStatus)
-	}
-
-	cfg.holdOpen(ctx)
-	return err
+	return cfg.finish(ctx, out, rep, rep.connStatus, err)
 }
 
 // sendUntil writes zeros until the deadline or until ctx ends. It returns

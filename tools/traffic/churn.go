@@ -133,7 +133,7 @@ func stopReason(ctx context.Context) error {
 		return errors.New("time limit (--duration) reached before " +
 			"--count connections were started")
 	}
-	return ctx.Err()
+	return errInterrupted
 }
 
 // connResult is the outcome of one churn connection.

@@ -188,6 +188,20 @@ type connStatus struct {
 	Info     *MPTCPInfo `json:"mptcp_info,omitempty"`
 }
 
+// errInterrupted ends a run that SIGINT or SIGTERM stopped early. The
+// report is still printed, with what was measured until then.
+var errInterrupted = errors.New("interrupted by a signal before the " +
+	"run ended")
+
+// interrupted returns errInterrupted when ctx ended, in place of the
+// error that the interruption caused, and err otherwise.
+func interrupted(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return errInterrupted
+	}
+	return err
+}
+
 // errNotMPTCP is returned with --require-mptcp for a plain TCP connection.
 var errNotMPTCP = errors.New("connection is not MPTCP")
 
@@ -231,6 +245,34 @@ func (cfg *clientConfig) checkMPTCP(st connStatus) error {
 	}
 	return fmt.Errorf("%w: %s to %s: %s", errNotMPTCP, st.Local,
 		st.Remote, st.Fallback)
+}
+
+// dialFailed prints a report that contains only the error, so that a
+// failed run also prints one JSON object, and returns err.
+func (cfg *clientConfig) dialFailed(out *jsonWriter, mode Mode,
+	err error) error {
+	rep := struct {
+		Mode   string `json:"mode"`
+		Remote string `json:"remote"`
+		MPTCP  bool   `json:"mptcp"`
+		Error  string `json:"error"`
+	}{mode.String(), cfg.connect.String(), false, err.Error()}
+	return errors.Join(err, out.write(rep))
+}
+
+// finish prints the report, then holds the connection open. It returns
+// err, or errNotMPTCP when the run went well but --require-mptcp is not
+// met.
+func (cfg *clientConfig) finish(ctx context.Context, out *jsonWriter,
+	rep any, st connStatus, err error) error {
+	if werr := out.write(rep); werr != nil {
+		return werr
+	}
+	if err == nil {
+		err = cfg.checkMPTCP(st)
+	}
+	cfg.holdOpen(ctx)
+	return err
 }
 
 // holdOpen keeps the connection open for cfg.hold or until ctx ends.

@@ -20,8 +20,9 @@ Usage:
 
 Run "mptcp-traffic server -h" or "mptcp-traffic client -h" for flags.
 
-Exit status: 0 on success, 1 on error, 2 on invalid usage, 3 when
---require-mptcp is set and a connection is plain TCP.
+Exit status: 0 on success, 1 on error or when SIGINT or SIGTERM stops a
+client run early (the report is still printed), 2 on invalid usage, 3
+when --require-mptcp is set and a connection is plain TCP.
 `
 
 const serverUsage = `Usage: mptcp-traffic server --listen IP:PORT [flags]

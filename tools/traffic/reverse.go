@@ -23,7 +23,7 @@ func runReverse(ctx context.Context, cfg clientConfig,
 	c, err := cfg.dial(ctx, Header{Mode: ModeReverse,
 		Request: uint32(ms)})
 	if err != nil {
-		return err
+		return cfg.dialFailed(out, ModeReverse, err)
 	}
 	defer c.Close()
 
@@ -38,6 +38,7 @@ func runReverse(ctx context.Context, cfg clientConfig,
 	var secs float64
 	rep.Bytes, secs, err = receiveAll(ctx, c,
 		time.Now().Add(cfg.duration+cfg.timeout))
+	err = interrupted(ctx, err)
 	stopIntervals()
 	rep.Seconds = round3(secs)
 	rep.Mbps = mbps(rep.Bytes, secs)
@@ -46,15 +47,7 @@ func runReverse(ctx context.Context, cfg clientConfig,
 	if err != nil {
 		rep.Error = err.Error()
 	}
-	if werr := out.write(rep); werr != nil {
-		return werr
-	}
-	if err == nil {
-		err = cfg.checkMPTCP(rep.connStatus)
-	}
-
-	cfg.holdOpen(ctx)
-	return err
+	return cfg.finish(ctx, out, rep, rep.connStatus, err)
 }
 
 // receiveAll reads until EOF, the deadline or the end of ctx. It returns

@@ -30,7 +30,7 @@ func runRR(ctx context.Context, cfg clientConfig, out *jsonWriter) error {
 		Response: uint32(cfg.response)}
 	c, err := cfg.dial(ctx, h)
 	if err != nil {
-		return err
+		return cfg.dialFailed(out, ModeRR, err)
 	}
 	defer c.Close()
 
@@ -44,6 +44,7 @@ func runRR(ctx context.Context, cfg clientConfig, out *jsonWriter) error {
 	var lat samples
 	start := time.Now()
 	rep.Transactions, err = transact(ctx, cfg, c, &lat)
+	err = interrupted(ctx, err)
 	elapsed := time.Since(start).Seconds()
 	rep.Seconds = round3(elapsed)
 	if elapsed > 0 {
@@ -55,15 +56,7 @@ func runRR(ctx context.Context, cfg clientConfig, out *jsonWriter) error {
 	if err != nil {
 		rep.Error = err.Error()
 	}
-	if werr := out.write(rep); werr != nil {
-		return werr
-	}
-	if err == nil {
-		err = cfg.checkMPTCP(rep.connStatus)
-	}
-
-	cfg.holdOpen(ctx)
-	return err
+	return cfg.finish(ctx, out, rep, rep.connStatus, err)
 }
 
 // transact runs the transaction loop and records each latency. Every

@@ -49,26 +49,7 @@ func (s *server) handle(ctx context.Context, c *net.TCPConn) error {
 		end: start.Add(s.cfg.maxConnTime)}
 	mode, err := serveConn(cc)
 
-	rep := connReport{
-		Event:         "conn",
-		Mode:          mode.String(),
-		Remote:        c.RemoteAddr().String(),
-		Local:         c.LocalAddr().String(),
-		BytesReceived: cc.received,
-		BytesSent:     cc.sent,
-		Transactions:  cc.transactions,
-		Seconds:       round3(time.Since(start).Seconds()),
-	}
-	if !cc.first.IsZero() {
-		rep.DataSeconds = round3(cc.last.Sub(cc.first).Seconds())
-	}
-	switch mode {
-	case ModeBulk:
-		rep.Mbps = mbps(cc.received, cc.last.Sub(cc.first).Seconds())
-	case ModeReverse:
-		rep.Mbps = mbps(cc.sent,
-			cc.lastWrite.Sub(cc.firstWrite).Seconds())
-	}
+	rep := cc.report(mode, start)
 	mptcpAtEnd, _ := c.MultipathTCP()
 	rep.MPTCP = mptcpAtStart && mptcpAtEnd
 	if info, ierr := readMPTCPInfo(c); ierr == nil {
@@ -84,6 +65,30 @@ func (s *server) handle(ctx context.Context, c *net.TCPConn) error {
 	}
 	c.Close()
 	return errors.Join(err, s.out.write(rep))
+}
+
+// report fills in the counters of a connection that started at start.
+func (c *countingConn) report(mode Mode, start time.Time) connReport {
+	rep := connReport{
+		Event:         "conn",
+		Mode:          mode.String(),
+		Remote:        c.RemoteAddr().String(),
+		Local:         c.LocalAddr().String(),
+		BytesReceived: c.received,
+		BytesSent:     c.sent,
+		Transactions:  c.transactions,
+		Seconds:       round3(time.Since(start).Seconds()),
+	}
+	if !c.first.IsZero() {
+		rep.DataSeconds = round3(c.last.Sub(c.first).Seconds())
+	}
+	switch mode {
+	case ModeBulk:
+		rep.Mbps = mbps(c.received, c.last.Sub(c.first).Seconds())
+	case ModeReverse:
+		rep.Mbps = mbps(c.sent, c.lastWrite.Sub(c.firstWrite).Seconds())
+	}
+	return rep
 }
 
 // serveConn reads the header and runs the mode it names. A clean EOF

@@ -92,10 +92,10 @@ func socketProtocol(c *net.TCPConn) (int, error) {
 	return proto, err
 }
 
-// unsentBytes returns SIOCOUTQ: bytes written but not yet acknowledged by
+// unackedBytes returns SIOCOUTQ: bytes written but not yet acknowledged by
 // the peer. For an MPTCP socket this is data-level, so 0 means the peer's
 // MPTCP stack has the data, whatever subflow carried it.
-func unsentBytes(c *net.TCPConn) (int, error) {
+func unackedBytes(c *net.TCPConn) (int, error) {
 	var n int
 	err := control(c, func(fd int) (err error) {
 		n, err = unix.IoctlGetInt(fd, unix.SIOCOUTQ)
@@ -108,7 +108,7 @@ func unsentBytes(c *net.TCPConn) (int, error) {
 func waitDrained(c *net.TCPConn, timeout time.Duration) error {
 	end := time.Now().Add(timeout)
 	for {
-		n, err := unsentBytes(c)
+		n, err := unackedBytes(c)
 		if err != nil {
 			return fmt.Errorf("ioctl SIOCOUTQ: %w", err)
 		}
