@@ -28,9 +28,12 @@ deps:
 generate: deps
 	$(GO) generate ./bpf/...
 
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS  := -X main.version=$(VERSION)
+
 .PHONY: build
 build:
-	$(GO) build -o $(BIN)/mptcp-bpf-pm ./cmd/mptcp-bpf-pm
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/mptcp-bpf-pm ./cmd/mptcp-bpf-pm
 	$(GO) build -o $(BIN)/mptcp-traffic ./tools/traffic
 	$(GO) build -o $(BIN)/mptcp-lab ./tools/lab
 

@@ -24,6 +24,7 @@ func testFlags() *pflag.FlagSet {
 	fs.Float64("loss-ratio", 0.05, "loss ratio")
 	fs.Uint16("port", 0, "port")
 	fs.StringSlice("backup-interfaces", nil, "backup interfaces")
+	fs.StringArray("optimizer-arg", nil, "optimizer argument")
 	fs.String("record", "", "record directory")
 	fs.String("config", "", "config file")
 	return fs
@@ -46,6 +47,8 @@ func TestRoundTrip(t *testing.T) {
 	src.Set("backup-interfaces", "wwan0,wlan0")
 	src.Set("record", "/var/tmp/run #1 \"quoted\"")
 	src.Set("loss-ratio", "0.125")
+	src.Set("optimizer-arg", "--gain=1,5")
+	src.Set("optimizer-arg", `say "hi"`)
 	var b bytes.Buffer
 	if err := Write(&b, src); err != nil {
 		t.Fatal(err)
@@ -73,8 +76,8 @@ func TestWriteEveryFlag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(settings) != 9 {
-		t.Errorf("written file has %d settings, want 9 (every flag but config)", len(settings))
+	if len(settings) != 10 {
+		t.Errorf("written file has %d settings, want 10 (every flag but config)", len(settings))
 	}
 }
 
@@ -156,4 +159,30 @@ func FuzzRoundTrip(f *testing.F) {
 			t.Fatalf("Quote(%q) = %q reads back as %+v", v, Quote(v), settings)
 		}
 	})
+}
+
+func TestEmptyList(t *testing.T) {
+	path := writeFile(t, "optimizer-arg =\nbackup-interfaces = \"\"\n")
+	fs := testFlags()
+	if err := Apply(path, fs); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"optimizer-arg", "backup-interfaces"} {
+		if got := fs.Lookup(name).Value.(pflag.SliceValue).GetSlice(); len(got) != 0 {
+			t.Errorf("%s = %q from an empty value, want no items", name, got)
+		}
+	}
+}
+
+func TestListReplacesDefault(t *testing.T) {
+	path := writeFile(t, "endpoint-flags = signal, backup\n")
+	fs := testFlags()
+	fs.StringSlice("endpoint-flags", []string{"subflow"}, "endpoint flags")
+	if err := Apply(path, fs); err != nil {
+		t.Fatal(err)
+	}
+	got := fs.Lookup("endpoint-flags").Value.(pflag.SliceValue).GetSlice()
+	if strings.Join(got, "|") != "signal|backup" {
+		t.Errorf("endpoint-flags = %q, want [signal backup]", got)
+	}
 }

@@ -67,11 +67,8 @@ func checkValue(typ, v string) error {
 		_, err = strconv.ParseUint(v, 0, bits)
 	case "float64", "float32":
 		_, err = strconv.ParseFloat(v, 64)
-	case "stringSlice":
-		_, err = csv.NewReader(strings.NewReader(v)).Read()
-		if v == "" {
-			err = nil
-		}
+	case "stringSlice", "stringArray":
+		_, err = splitList(v)
 	}
 	if err != nil {
 		return unwrapNum(err)
@@ -102,11 +99,50 @@ func Apply(path string, fs *pflag.FlagSet) error {
 		if f.Changed {
 			continue
 		}
-		if err := fs.Set(s.Key, s.Value); err != nil {
+		if err := setFlag(fs, f, s.Value); err != nil {
 			return &Error{File: path, Line: s.Line, Reason: fmt.Sprintf("invalid value %q for %s: %v", s.Value, s.Key, err)}
 		}
 	}
 	return nil
+}
+
+// setFlag sets f to v. A list replaces the flag's default as a whole,
+// and an empty value means an empty list, because Set on a string array
+// would append one empty item instead.
+func setFlag(fs *pflag.FlagSet, f *pflag.Flag, v string) error {
+	sv, ok := f.Value.(pflag.SliceValue)
+	if !ok {
+		return fs.Set(f.Name, v)
+	}
+	items, err := splitList(v)
+	if err != nil {
+		return err
+	}
+	if err := sv.Replace(items); err != nil {
+		return err
+	}
+	f.Changed = true
+	return nil
+}
+
+// splitList parses a comma-separated list; items holding a comma or a
+// quote are quoted as in CSV.
+func splitList(v string) ([]string, error) {
+	if strings.TrimSpace(v) == "" {
+		return []string{}, nil
+	}
+	r := csv.NewReader(strings.NewReader(v))
+	r.TrimLeadingSpace = true
+	return r.Read()
+}
+
+// joinList is the inverse of splitList.
+func joinList(items []string) string {
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	w.Write(items)
+	w.Flush()
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // Write writes every flag of fs that a file can set as a setting with its
@@ -128,7 +164,7 @@ func Write(w io.Writer, fs *pflag.FlagSet) error {
 // prints a string slice as "[a,b]", which Set would not read back.
 func flagValue(f *pflag.Flag) string {
 	if sv, ok := f.Value.(pflag.SliceValue); ok {
-		return strings.Join(sv.GetSlice(), ",")
+		return joinList(sv.GetSlice())
 	}
 	return f.Value.String()
 }

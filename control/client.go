@@ -11,8 +11,9 @@ import (
 	"time"
 )
 
-// DefaultSocket is the control socket path of "mptcp-bpf-pm run" when no
-// other is given.
+// DefaultSocket is the default control socket path of a daemon in the
+// initial network namespace. Daemons in other namespaces default to other
+// names in the same directory.
 const DefaultSocket = "/run/mptcp-bpf-pm/control.sock"
 
 // Client calls a daemon's control socket. Each call opens its own
@@ -116,7 +117,7 @@ func (c *Client) SetOption(key, value string) error {
 	return err
 }
 
-// CreateSubflow asks the daemon to open one subflow.
+// CreateSubflow requests one subflow from the daemon.
 func (c *Client) CreateSubflow(s SubflowRequest) error {
 	_, err := c.call(Request{Op: OpCreateSubflow, Subflow: &s})
 	return err

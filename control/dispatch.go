@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// serveConn checks the peer, reads one request and answers it.
+// serveConn checks the peer, reads one request and writes its response.
 func (l *Listener) serveConn(ctx context.Context, c *net.UnixConn, h Handler) {
 	if resp, ok := l.checkPeer(c); !ok {
 		c.SetWriteDeadline(time.Now().Add(writeTimeout))

@@ -24,6 +24,6 @@ type Handler interface {
 	// SetOption changes one run-time option, named like the flag of
 	// "mptcp-bpf-pm run", such as "policy" or "max-subflows".
 	SetOption(key, value string) error
-	// CreateSubflow asks the kernel for one subflow of a connection.
+	// CreateSubflow requests one subflow of a connection from the kernel.
 	CreateSubflow(SubflowRequest) error
 }

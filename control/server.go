@@ -48,8 +48,8 @@ func Serve(ctx context.Context, path string, h Handler) error {
 }
 
 // Listen creates the socket file at path with mode 0600. A stale socket
-// file that nothing listens on is replaced; a socket that answers means
-// another daemon runs, and Listen fails.
+// file that nothing listens on is replaced. A socket that accepts a
+// connection belongs to another daemon, so Listen fails.
 func Listen(path string) (*Listener, error) {
 	if err := removeStale(path); err != nil {
 		return nil, err
@@ -76,6 +76,10 @@ func Listen(path string) (*Listener, error) {
 // wider mode.
 func bindPrivate(path string) (*net.UnixListener, error) {
 	tmp := path + ".tmp" + strconv.Itoa(os.Getpid())
+	// sun_path holds 108 bytes with the terminating NUL.
+	if limit := 107 - (len(tmp) - len(path)); len(path) > limit {
+		return nil, fmt.Errorf("control socket path %s is %d bytes long: use a path of at most %d bytes", path, len(path), limit)
+	}
 	_ = os.Remove(tmp)
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
 	if err != nil {

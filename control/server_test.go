@@ -251,3 +251,11 @@ func FuzzDecodeRequest(f *testing.F) {
 		dispatch(newFake(), req)
 	})
 }
+
+func TestPathTooLong(t *testing.T) {
+	path := filepath.Join(t.TempDir(), strings.Repeat("x", 100)+".sock")
+	_, err := Listen(path)
+	if err == nil || !strings.Contains(err.Error(), "bytes long") {
+		t.Errorf("Listen with a %d-byte path: %v, want a length error", len(path), err)
+	}
+}

@@ -13,7 +13,7 @@ const (
 	StateClosed      = "closed"
 )
 
-// Connection is one MPTCP connection as the daemon or inet_diag sees it.
+// Connection is one MPTCP connection as the daemon or inet_diag reports it.
 type Connection struct {
 	Token uint32 `json:"token"`
 	// Local and Remote are the initial subflow's addresses.
@@ -25,7 +25,7 @@ type Connection struct {
 	// open subflows for this connection.
 	Managed bool      `json:"managed"`
 	Since   time.Time `json:"since,omitzero"`
-	// Subflows includes the initial subflow when the source knows it.
+	// Subflows includes the initial subflow when the source reports it.
 	Subflows []Subflow `json:"subflows"`
 }
 
@@ -75,7 +75,7 @@ type Status struct {
 	Options map[string]string `json:"options"`
 }
 
-// SubflowRequest asks the daemon to open one subflow.
+// SubflowRequest is a request for one new subflow.
 type SubflowRequest struct {
 	Token  uint32         `json:"token"`
 	Local  netip.Addr     `json:"local"`

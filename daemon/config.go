@@ -53,6 +53,16 @@ type Config struct {
 	RecordLimit      int64  // bytes of series data before recording stops
 	IncludeLinkLocal bool   // open subflows from link-local addresses too
 	BPFOptions       bpf.Options
+	// Optimizer is the program run every OptimizerInterval per managed
+	// connection; it prints per-subflow cwnd caps that a BPF sock_ops
+	// program applies on ClampCgroup. Empty disables it.
+	Optimizer         string
+	OptimizerArgs     []string
+	OptimizerInterval time.Duration
+	OptimizerTimeout  time.Duration
+	// ClampCgroup is the cgroup v2 directory of the clamp program; empty
+	// means the root of the cgroup v2 hierarchy.
+	ClampCgroup string
 	// ControlSocket is the path of the control socket; empty disables it.
 	ControlSocket string
 	// MetricsAddr is the host:port of the Prometheus endpoint; empty
@@ -104,6 +114,8 @@ func DefaultConfig() Config {
 		EventBuffer:        8 << 20,
 		RecordLimit:        1 << 30,
 		MetricsMaxSubflows: 256,
+		OptimizerInterval:  300 * time.Millisecond,
+		OptimizerTimeout:   time.Second,
 		Log:                logrus.StandardLogger(),
 	}
 }
@@ -143,6 +155,9 @@ func (c *Config) Validate() error {
 	}
 	if a.Window <= 0 || a.RestoreAfter <= 0 || a.RetryMin <= 0 || a.RetryMax < a.RetryMin {
 		return fmt.Errorf("invalid adaptive durations: window, restore and retry must be positive, and retry max at least retry min")
+	}
+	if c.Optimizer != "" && (c.OptimizerInterval < 10*time.Millisecond || c.OptimizerTimeout <= 0) {
+		return fmt.Errorf("invalid optimizer timing: interval %s must be at least 10ms and timeout %s positive", c.OptimizerInterval, c.OptimizerTimeout)
 	}
 	if _, err := parseEndpointFlags(c.EndpointFlags); err != nil {
 		return err

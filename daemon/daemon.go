@@ -42,6 +42,7 @@ type Daemon struct {
 	metrics       *metrics.Metrics
 	metricsLn     net.Listener
 	control       *control.Listener
+	opt           *optimizerState
 	started       time.Time
 
 	mu    sync.Mutex
@@ -150,6 +151,9 @@ func (d *Daemon) open() (err error) {
 			return fmt.Errorf("control socket %s: %w", d.cfg.ControlSocket, err)
 		}
 	}
+	if err = d.openOptimizer(); err != nil {
+		return err
+	}
 	if d.cfg.BPF {
 		d.loadBPF()
 	}
@@ -217,6 +221,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.metricsLn != nil {
 		start("metrics server", func(ctx context.Context) error { return d.metrics.ServeListener(ctx, d.metricsLn) })
 	}
+	if d.opt != nil {
+		start("optimizer", d.runOptimizer)
+	}
 	if d.control != nil {
 		start("control socket", func(ctx context.Context) error { return d.control.Serve(ctx, d) })
 	}
@@ -269,6 +276,9 @@ func (d *Daemon) close() {
 	}
 	if d.events != nil {
 		d.events.Close()
+	}
+	if d.opt != nil {
+		d.opt.clamper.Close()
 	}
 	if d.pm != nil {
 		d.pm.Close()

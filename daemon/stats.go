@@ -68,7 +68,7 @@ func (d *Daemon) handleRecord(r *bpf.Record) {
 		}
 		if sf != nil {
 			sf.Stats = subflowStats{
-				Source: "bpf", At: now, SRTTUs: r.SRTT, SndCwnd: r.SndCwnd,
+				Source: "bpf", At: now, SRTTUs: r.SRTT, SndCwnd: r.SndCwnd, SndSsthresh: r.SndSsthresh,
 				BytesAcked: r.BytesAcked, BytesSent: r.BytesSent, BytesRetrans: r.BytesRetrans,
 				TotalRetrans: r.TotalRetrans, CAState: r.CAState,
 				DeliveryRate: r.DeliveryRate, PacingRate: r.PacingRate,
@@ -313,7 +313,7 @@ func (d *Daemon) applyDiag(now time.Time, c *conn, s *diag.TCPSocket) {
 		return
 	}
 	sf.Stats = subflowStats{
-		Source: "diag", At: now, SRTTUs: s.Info.RTT, SndCwnd: s.Info.SndCwnd,
+		Source: "diag", At: now, SRTTUs: s.Info.RTT, SndCwnd: s.Info.SndCwnd, SndSsthresh: s.Info.SndSsthresh,
 		BytesAcked: s.Info.BytesAcked, BytesSent: s.Info.BytesSent, BytesRetrans: s.Info.BytesRetrans,
 		TotalRetrans: s.Info.TotalRetrans, CAState: s.Info.CAState,
 		DeliveryRate: s.Info.DeliveryRate, PacingRate: s.Info.PacingRate,

@@ -36,6 +36,11 @@ type subflow struct {
 	Stats subflowStats
 	// Health is the adaptive policy's view of the subflow.
 	Health health
+	// Cap is the cwnd cap the optimizer set, 0 for none; optAt and
+	// optAcked are the optimizer's throughput baseline.
+	Cap      uint32
+	optAt    time.Time
+	optAcked uint64
 }
 
 // subflowStats is the latest statistics sample of a subflow.
@@ -44,6 +49,7 @@ type subflowStats struct {
 	At           time.Time
 	SRTTUs       uint32
 	SndCwnd      uint32
+	SndSsthresh  uint32
 	BytesAcked   uint64
 	BytesSent    uint64
 	BytesRetrans uint64

@@ -42,4 +42,4 @@ func (c *cappedCounter) inc(values ...string) {
 }
 
 func (c *cappedCounter) Describe(ch chan<- *prometheus.Desc) { c.vec.Describe(ch) }
-func (c *cappedCounter) Collect(ch chan<- prometheus.Metric)  { c.vec.Collect(ch) }
+func (c *cappedCounter) Collect(ch chan<- prometheus.Metric) { c.vec.Collect(ch) }

@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Path is where Serve exposes the metrics.
+// Path is the URL path of the metrics page that Serve exposes.
 const Path = "/metrics"
 
 // Handler returns the HTTP handler of the metrics in the Prometheus text

@@ -44,7 +44,7 @@ var (
 var DaemonStates = []string{control.StatePending, control.StateEstablished, control.StateClosed}
 
 // stateCollector exports the latest snapshot of the daemon's state, so
-// that a scrape never sees a half-updated set.
+// that a scrape never reads a half-updated set.
 type stateCollector struct {
 	opts        Options
 	mu          sync.Mutex

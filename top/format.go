@@ -37,7 +37,7 @@ func Cells(r Row, histWidth int) []string {
 		r.Local.Addr().String() + " -> " + r.Remote.Addr().String(),
 		fmt.Sprintf("%d/%d", r.LocalID, r.RemoteID),
 		backup,
-		stateName(r.State),
+		StateName(r.State),
 		strconv.FormatFloat(float64(r.SRTTUs)/1000, 'f', 2, 64),
 		strconv.FormatUint(uint64(r.SndCwnd), 10),
 		FormatRate(r.SendRate),
@@ -46,7 +46,9 @@ func Cells(r Row, histWidth int) []string {
 	}
 }
 
-func stateName(s string) string {
+// StateName returns the short form of a daemon subflow state, such as
+// "ESTAB", and TCP state names unchanged.
+func StateName(s string) string {
 	switch s {
 	case control.StateEstablished:
 		return "ESTAB"

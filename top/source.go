@@ -21,11 +21,10 @@ type Source interface {
 // DaemonSource streams snapshots from a running daemon's control socket.
 type DaemonSource struct {
 	Client *control.Client
-	Path   string // socket path, for Name
 }
 
 // Name implements Source.
-func (s DaemonSource) Name() string { return "daemon " + s.Path }
+func (s DaemonSource) Name() string { return "daemon" }
 
 // Run implements Source.
 func (s DaemonSource) Run(ctx context.Context, interval time.Duration, fn func(control.Update) error) error {

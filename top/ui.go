@@ -27,7 +27,6 @@ type ui struct {
 	last   control.Update
 	rows   []Row
 	paused bool
-	status string
 }
 
 // RunTerminal shows the live view on screen, or on the terminal of the
@@ -38,6 +37,7 @@ func RunTerminal(ctx context.Context, src Source, screen tcell.Screen, opts Opti
 	if screen != nil {
 		u.app.SetScreen(screen)
 	}
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	srcErr := make(chan error, 1)
@@ -51,13 +51,17 @@ func RunTerminal(ctx context.Context, src Source, screen tcell.Screen, opts Opti
 			return nil
 		})
 		srcErr <- err
-		u.app.Stop()
+		// Queued, so that it also stops an application that has not
+		// started its event loop yet.
+		u.app.QueueUpdate(u.app.Stop)
 	}()
-	stop := context.AfterFunc(ctx, u.app.Stop)
+
+	stop := context.AfterFunc(ctx, func() { u.app.QueueUpdate(u.app.Stop) })
 	defer stop()
 	if err := u.app.Run(); err != nil {
 		return err
 	}
+
 	cancel()
 	err := <-srcErr
 	if errors.Is(err, errDone) {
@@ -78,6 +82,7 @@ func newUI(source string, opts Options) *ui {
 		view:   opts.View,
 	}
 	u.title.SetTextColor(tcell.ColorYellow)
+	u.table.SetSelectedStyle(tcell.StyleDefault.Background(tcell.ColorNavy).Foreground(tcell.ColorWhite))
 	u.input.SetDoneFunc(u.filterDone)
 	u.footer.AddPage("help", tview.NewTextView().SetText(helpText), true, true)
 	u.footer.AddPage("filter", u.input, true, false)

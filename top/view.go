@@ -82,8 +82,12 @@ func compareBy(key string) func(a, b Row) int {
 	return func(a, b Row) int { return cmp.Compare(a.Token, b.Token) }
 }
 
-// NextSort returns the sort key after key in SortKeys, wrapping around.
+// NextSort returns the sort key after key in SortKeys, wrapping around;
+// "" counts as token.
 func NextSort(key string) string {
+	if key == "" {
+		key = "token"
+	}
 	i := slices.Index(SortKeys, key)
 	return SortKeys[(i+1)%len(SortKeys)]
 }

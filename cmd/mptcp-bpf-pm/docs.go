@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
@@ -81,6 +82,20 @@ func runFlagSet() *pflag.FlagSet {
 func init() {
 	docsCmd.AddCommand(docsManCmd, docsMarkdownCmd, docsConfigCmd)
 	rootCmd.AddCommand(docsCmd)
+	wrapFlagHelp(rootCmd, helpWidth)
+}
+
+// helpWidth is the width that --help wraps flag descriptions at.
+const helpWidth = 80
+
+// wrapFlagHelp makes the help of cmd and its subcommands wrap flag
+// descriptions at width columns; cobra's default template never wraps.
+func wrapFlagHelp(cmd *cobra.Command, width int) {
+	t := cmd.UsageTemplate()
+	for _, set := range []string{".LocalFlags", ".InheritedFlags"} {
+		t = strings.ReplaceAll(t, set+".FlagUsages", fmt.Sprintf("(%s.FlagUsagesWrapped %d)", set, width))
+	}
+	cmd.SetUsageTemplate(t)
 }
 
 // usageArgs marks the errors of an argument check as usage errors, so

@@ -13,7 +13,7 @@ var endpointOpts pmOptions
 
 var endpointCmd = &cobra.Command{
 	Use:   "endpoint",
-	Short: "Manage the in-kernel path manager's endpoints (like ip mptcp endpoint)",
+	Short: "Manage the in-kernel PM's endpoints (like ip mptcp endpoint)",
 	Long: `Manage the endpoint table of the in-kernel MPTCP path manager of a network
 namespace, with the syntax of "ip mptcp endpoint". Endpoints are used by
 connections of the in-kernel path manager only. "endpoint show token T"

@@ -12,7 +12,7 @@ var limitsOpts pmOptions
 
 var limitsCmd = &cobra.Command{
 	Use:   "limits",
-	Short: "Show or set the in-kernel path manager's limits (like ip mptcp limits)",
+	Short: "Show or set the in-kernel PM's limits (like ip mptcp limits)",
 }
 
 var limitsShowCmd = &cobra.Command{

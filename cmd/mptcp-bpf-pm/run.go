@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/mptcp-bpf-pm/mptcp-bpf-pm/config"
 	"github.com/mptcp-bpf-pm/mptcp-bpf-pm/daemon"
 )
 
@@ -66,6 +67,14 @@ func addRunFlags(f *pflag.FlagSet) {
 	f.StringVar(&runCfg.RecordDir, "record", "", "write JSON Lines statistics and events of this run to `DIR`")
 	f.Int64Var(&runCfg.RecordLimit, "record-limit", runCfg.RecordLimit, "stop recording after this many bytes of series data")
 	f.BoolVar(&runCfg.IncludeLinkLocal, "link-local", false, "open subflows from link-local addresses too")
+	f.StringVar(&runCfg.Optimizer, "optimizer", "", "run `PROG` every --optimizer-interval per managed connection, with the connection and its subflows as JSON on stdin; "+
+		"PROG prints a JSON array of cwnd caps in segments, one per subflow (0: no cap). A cap limits the subflow's congestion window and "+
+		"also forces its ssthresh to the cap (TCP_BPF_SNDCWND_CLAMP), which can lower aggregate throughput unevenly: see docs/OPTIMIZER.md")
+	f.StringArrayVar(&runCfg.OptimizerArgs, "optimizer-arg", nil, "argument passed to the optimizer program (repeatable)")
+	f.DurationVar(&runCfg.OptimizerInterval, "optimizer-interval", runCfg.OptimizerInterval, "period of the optimizer runs")
+	f.DurationVar(&runCfg.OptimizerTimeout, "optimizer-timeout", runCfg.OptimizerTimeout, "time after which an optimizer run is killed and its round skipped")
+	f.StringVar(&runCfg.ClampCgroup, "clamp-cgroup", "", "cgroup v2 `DIR` whose sockets the optimizer's caps apply to (default: the cgroup v2 root)")
+	f.StringVar(&configFile, "config", "", "read flag values from `FILE` (key = value lines named like the flags); flags on the command line win")
 	f.StringVar(&controlSocket, "control-socket", "", "path of the control socket, mode 0600 (default: per network namespace under "+controlSocketDir+"; none: disabled)")
 	f.StringVar(&runCfg.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics on `HOST:PORT`, such as 127.0.0.1:9464 (default: off)")
 	f.BoolVar(&runCfg.MetricsSubflows, "metrics-subflows", false, "export per-subflow metrics (rtt, cwnd, bytes), labelled by token and addresses")
@@ -75,7 +84,19 @@ func addRunFlags(f *pflag.FlagSet) {
 // controlSocket is the --control-socket value before defaults apply.
 var controlSocket string
 
+// configFile is the --config value.
+var configFile string
+
 func runDaemon(cmd *cobra.Command, _ []string) error {
+	if configFile != "" {
+		if err := config.Apply(configFile, cmd.Flags()); err != nil {
+			return usageError{err}
+		}
+		// The file may set the log level and format.
+		if err := setupLogging(cmd, nil); err != nil {
+			return err
+		}
+	}
 	if err := runCfg.Validate(); err != nil {
 		return usageError{err}
 	}

@@ -24,6 +24,7 @@ var traceFlags struct {
 	tokens    []string
 	netns     string
 	mode      string
+	kernelBTF string
 	ringSize  int
 	count     int
 	duration  time.Duration
@@ -58,6 +59,7 @@ func init() {
 	f.StringSliceVar(&traceFlags.tokens, "token", nil, "trace only these MPTCP tokens, decimal or 0x-prefixed hex (repeatable)")
 	f.StringVar(&traceFlags.netns, "netns", "", "trace the network namespace at `PATH` (such as /run/netns/NAME) in place of the current one")
 	f.StringVar(&traceFlags.mode, "mode", "", "program variant: tp_btf or raw_tp (default: tp_btf, else raw_tp)")
+	f.StringVar(&traceFlags.kernelBTF, "kernel-btf", "", "BTF of the running kernel at `PATH`, when /sys/kernel/btf/vmlinux is missing (raw_tp only)")
 	f.IntVar(&traceFlags.ringSize, "ring-size", bpf.DefaultRingSize, "ring buffer size in bytes, a power of two")
 	f.IntVar(&traceFlags.count, "count", 0, "stop after this many records (0: no limit)")
 	f.DurationVar(&traceFlags.duration, "duration", 0, "stop after this long (0: no limit)")
@@ -108,9 +110,18 @@ func traceOptions() (bpf.Options, error) {
 		Heartbeat: traceFlags.heartbeat,
 		RingSize:  traceFlags.ringSize,
 		Mode:      traceFlags.mode,
+		KernelBTF: traceFlags.kernelBTF,
 	}
 	if traceFlags.heartbeat <= 0 {
 		return opts, usageErrorf("invalid --heartbeat %v: want a positive duration such as 200ms", traceFlags.heartbeat)
+	}
+	switch traceFlags.mode {
+	case "", bpf.ModeTPBTF, bpf.ModeRawTP:
+	default:
+		return opts, usageErrorf("invalid --mode %q: want tp_btf or raw_tp", traceFlags.mode)
+	}
+	if n := traceFlags.ringSize; n < os.Getpagesize() || n&(n-1) != 0 {
+		return opts, usageErrorf("invalid --ring-size %d: want a power of two of at least %d bytes", n, os.Getpagesize())
 	}
 	if traceFlags.count < 0 || traceFlags.duration < 0 {
 		return opts, usageErrorf("invalid --count or --duration: want 0 or more")
