@@ -3,11 +3,13 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 
 	"github.com/mptcp-bpf-pm/mptcp-bpf-pm/bpf/clamp"
 	"github.com/mptcp-bpf-pm/mptcp-bpf-pm/optimizer"
@@ -28,7 +30,7 @@ func (d *Daemon) openOptimizer() error {
 	if d.cfg.Optimizer == "" {
 		return nil
 	}
-	cl, err := clamp.Attach(d.cfg.ClampCgroup)
+	cl, err := d.attachClamp()
 	if err != nil {
 		return fmt.Errorf("attach the cwnd clamp for --optimizer: %w", err)
 	}
@@ -43,6 +45,31 @@ func (d *Daemon) openOptimizer() error {
 	}
 	d.log.WithFields(logrus.Fields{"program": d.cfg.Optimizer, "interval": d.cfg.OptimizerInterval}).Info("optimizer enabled")
 	return nil
+}
+
+// attachClamp attaches the clamp program to the configured cgroup, or to
+// the cgroup v2 root. "ip netns exec" gives the daemon a mount namespace
+// with a fresh /sys and no cgroup mounts; then the root is mounted on a
+// private directory for the attach and unmounted at once, since the BPF
+// link keeps its own reference to the cgroup.
+func (d *Daemon) attachClamp() (*clamp.Clamper, error) {
+	if d.cfg.ClampCgroup != "" {
+		return clamp.Attach(d.cfg.ClampCgroup)
+	}
+	if root, err := clamp.RootCgroup(); err == nil {
+		return clamp.Attach(root)
+	}
+	dir, err := os.MkdirTemp("", "mptcp-bpf-pm-cgroup2-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(dir)
+	if err := unix.Mount("none", dir, "cgroup2", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return nil, fmt.Errorf("no cgroup2 mount visible and mounting one on %s failed: %w (pass --clamp-cgroup)", dir, err)
+	}
+	defer unix.Unmount(dir, unix.MNT_DETACH)
+	d.log.WithField("mount", dir).Debug("mounted the cgroup v2 root for the clamp attach")
+	return clamp.Attach(dir)
 }
 
 // runOptimizer starts one program run per managed connection every
