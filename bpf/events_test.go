@@ -20,7 +20,7 @@ func testRetransmitRecords(t *testing.T, mode string) {
 
 	// From now on the server drops 10% of what arrives on path 0, which
 	// carries the first subflow. A drop in the client's output hook
-	// would not do: TCP sees the local error and sends the segment
+	// would not do: TCP gets the local error and sends the segment
 	// again later, without counting a retransmission.
 	lossy := lab.Paths[0]
 	lab.Server.Run(t, "nft", "add", "table", "inet", "bpftest")

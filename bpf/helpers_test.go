@@ -61,6 +61,7 @@ func loadTracer(t *testing.T, opts Options) *Tracer {
 type collector struct {
 	mu      sync.Mutex
 	records []Record
+	delay   time.Duration // sleep in each callback
 	cancel  context.CancelFunc
 	done    chan error
 }
@@ -73,7 +74,9 @@ func collect(t *testing.T, tr *Tracer) *collector {
 		c.done <- tr.Run(ctx, func(r *Record) {
 			c.mu.Lock()
 			c.records = append(c.records, *r)
+			delay := c.delay
 			c.mu.Unlock()
+			time.Sleep(delay)
 		})
 	}()
 	t.Cleanup(func() { c.stop(t) })

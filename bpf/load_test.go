@@ -121,3 +121,44 @@ func TestLoadUnsupportedChild(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+func TestLoadWithKernelBTFFile(t *testing.T) {
+	nstest.RequireRoot(t)
+	for _, mode := range []string{ModeTPBTF, ModeRawTP} {
+		tr, err := Load(Options{Mode: mode, KernelBTF: "/sys/kernel/btf/vmlinux"})
+		if err != nil {
+			t.Errorf("Load %s with a BTF file: %v", mode, err)
+			continue
+		}
+		tr.Close()
+	}
+}
+
+func TestLoadWithMissingBTFFile(t *testing.T) {
+	nstest.RequireRoot(t)
+	_, err := Load(Options{KernelBTF: "/nonexistent/vmlinux"})
+	if !errors.Is(err, ErrUnsupported) {
+		t.Errorf("Load with a missing BTF file: %v, want ErrUnsupported", err)
+	}
+}
+
+func TestLoadFallsBackToRawTP(t *testing.T) {
+	nstest.RequireRoot(t)
+	orig := specLoaders[ModeTPBTF]
+	t.Cleanup(func() { specLoaders[ModeTPBTF] = orig })
+	specLoaders[ModeTPBTF] = func() (*ebpf.CollectionSpec, error) {
+		return nil, errors.New("tp_btf disabled by the test")
+	}
+
+	tr := loadTracer(t, Options{})
+	if tr.Mode() != ModeRawTP {
+		t.Errorf("mode %s after tp_btf failed, want %s", tr.Mode(), ModeRawTP)
+	}
+}
+
+func TestLoadPrefersTPBTF(t *testing.T) {
+	tr := loadTracer(t, Options{})
+	if tr.Mode() != ModeTPBTF {
+		t.Errorf("mode %s, want %s on a kernel with BTF", tr.Mode(), ModeTPBTF)
+	}
+}

@@ -43,14 +43,16 @@ type Options struct {
 	// without a wakeup. 0 means DefaultDrainInterval.
 	DrainInterval time.Duration
 
-	// RTTChange is the relative smoothed RTT change that triggers a
-	// record, and RTTFloor the absolute change it must also exceed.
-	// 0 means DefaultRTTChange and DefaultRTTFloor.
+	// RTTChange is the relative smoothed RTT change (0.125 is 1/8, at
+	// most 1000) that triggers a record, and RTTFloor the absolute
+	// change it must also exceed. 0 means DefaultRTTChange and
+	// DefaultRTTFloor.
 	RTTChange float64
 	RTTFloor  time.Duration
 
-	// CwndDecrease and CwndIncrease are the relative congestion window
-	// changes that trigger a record. 0 means the defaults.
+	// CwndDecrease (at most 1) and CwndIncrease (at most 1000) are the
+	// relative congestion window changes that trigger a record. 0 means
+	// the defaults.
 	CwndDecrease float64
 	CwndIncrease float64
 
@@ -61,6 +63,11 @@ type Options struct {
 
 	// Mode forces "tp_btf" or "raw_tp"; "" tries tp_btf, then raw_tp.
 	Mode string
+
+	// KernelBTF is a BTF file for the running kernel, for kernels that
+	// do not expose /sys/kernel/btf/vmlinux. Only the raw_tp variant
+	// can load with it, because tp_btf attaches through kernel BTF.
+	KernelBTF string
 }
 
 func (o *Options) setDefaults() error {
@@ -104,15 +111,15 @@ func (o *Options) validate() error {
 		return fmt.Errorf("invalid ring size %d: want a power of two of at least %d bytes", o.RingSize, page)
 	}
 	for _, f := range []struct {
-		name string
-		v    float64
+		name     string
+		v, limit float64
 	}{
-		{"RTTChange", o.RTTChange},
-		{"CwndDecrease", o.CwndDecrease},
-		{"CwndIncrease", o.CwndIncrease},
+		{"RTTChange", o.RTTChange, 1000},
+		{"CwndDecrease", o.CwndDecrease, 1},
+		{"CwndIncrease", o.CwndIncrease, 1000},
 	} {
-		if f.v < 0 || f.v > 4 {
-			return fmt.Errorf("invalid %s %g: want a fraction between 0 and 4", f.name, f.v)
+		if f.v < 0 || f.v > f.limit {
+			return fmt.Errorf("invalid %s %g: want a fraction between 0 and %g", f.name, f.v, f.limit)
 		}
 	}
 	if o.Heartbeat < 0 || o.DrainInterval < 0 || o.RTTFloor < 0 {

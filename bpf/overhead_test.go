@@ -27,6 +27,7 @@ import (
 const (
 	variantNone  = "none"  // no BPF program
 	variantAgg   = "agg"   // this package: aggregated, routine records without wakeup
+	variantRaw   = "raw"   // the same in raw_tp mode
 	variantNaive = "naive" // one record per tcp_probe hit, each waking the reader
 )
 
@@ -45,10 +46,14 @@ type overheadRun struct {
 }
 
 // TestOverhead alternates MPTCP bulk transfers with no program, with this
-// package's programs and with the naive design, and reports throughput
-// ratios, BPF time per tcp_probe hit, reader CPU and kernel-to-Go
-// latency. It runs only with BPF_BENCH=1; BPF_BENCH_ROUNDS (default 5)
-// and BPF_BENCH_SECONDS (default 3) size it.
+// package's programs (tp_btf and raw_tp) and with the naive design, in a
+// rotating order, and reports throughput ratios, BPF time per tcp_probe
+// hit, reader CPU and kernel-to-Go latency. It runs only with
+// BPF_BENCH=1; BPF_BENCH_ROUNDS (default 5) and BPF_BENCH_SECONDS
+// (default 3) size it, and BPF_BENCH_PIN=1 pins sender and receiver to
+// CPUs 0 and 1:
+//
+//	BPF_BENCH=1 BPF_BENCH_PIN=1 go test -run TestOverhead -v ./bpf/
 func TestOverhead(t *testing.T) {
 	if os.Getenv("BPF_BENCH") != "1" {
 		t.Skip("benchmark: set BPF_BENCH=1")
@@ -65,7 +70,7 @@ func TestOverhead(t *testing.T) {
 	}
 	defer stats.Close()
 
-	variants := []string{variantNone, variantAgg, variantNaive}
+	variants := []string{variantNone, variantAgg, variantNaive, variantRaw}
 	results := map[string][]overheadRun{}
 	for round := range rounds {
 		for i := range variants {
@@ -100,7 +105,7 @@ type sink struct {
 func startSink(t *testing.T, lab *nstest.Lab, port uint16) (*sink, netip.AddrPort) {
 	t.Helper()
 	addr := lab.ServerAddrPort(port)
-	cmd := lab.Server.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+	cmd := helperCommand(lab.Server, 1)
 	cmd.Env = append(os.Environ(), "BPF_HELPER=sink", "BPF_HELPER_ADDR="+addr.String())
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -137,12 +142,23 @@ func (s *sink) next(t *testing.T) (int64, time.Duration) {
 // bulk runs the sending helper in the client namespace for dur.
 func bulk(t *testing.T, lab *nstest.Lab, addr netip.AddrPort, dur time.Duration) {
 	t.Helper()
-	cmd := lab.Client.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+	cmd := helperCommand(lab.Client, 0)
 	cmd.Env = append(os.Environ(), "BPF_HELPER=source",
 		"BPF_HELPER_ADDR="+addr.String(), "BPF_HELPER_DURATION="+dur.String())
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("source helper: %v: %s", err, out)
 	}
+}
+
+// helperCommand runs this test binary as a helper in ns. With
+// BPF_BENCH_PIN=1 the helper is pinned to cpu, so that sender and
+// receiver do not migrate.
+func helperCommand(ns *nstest.NS, cpu int) *exec.Cmd {
+	args := []string{os.Args[0], "-test.run=^TestHelperProcess$"}
+	if os.Getenv("BPF_BENCH_PIN") == "1" {
+		args = append([]string{"taskset", "-c", strconv.Itoa(cpu)}, args...)
+	}
+	return ns.Command(args[0], args[1:]...)
 }
 
 // TestHelperProcess is the sink or source of TestOverhead when run with
@@ -215,8 +231,12 @@ func runVariant(t *testing.T, lab *nstest.Lab, ino uint32, addr netip.AddrPort,
 	var drops func() uint64
 
 	switch v {
-	case variantAgg:
-		tr := loadTracer(t, Options{NetNSInode: ino})
+	case variantAgg, variantRaw:
+		mode := ModeTPBTF
+		if v == variantRaw {
+			mode = ModeRawTP
+		}
+		tr := loadTracer(t, Options{NetNSInode: ino, Mode: mode})
 		defer tr.Close()
 		for _, p := range tr.coll.Programs {
 			progs = append(progs, p)
@@ -303,8 +323,14 @@ func startReader(t *testing.T, read func(context.Context, func(*Record)) error,
 	r.routine = make([]time.Duration, 0, 1<<20)
 	go func() {
 		defer close(ch)
+		// Never unlocked: the thread ends with the goroutine, and
+		// with it the priority that BPF_BENCH_NICE may set.
 		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
+		if nice, err := strconv.Atoi(os.Getenv("BPF_BENCH_NICE")); err == nil {
+			if err := unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), nice); err != nil {
+				t.Errorf("set reader nice %d: %v", nice, err)
+			}
+		}
 		cpu0, wall0 := threadCPU(), time.Now()
 		err := read(ctx, func(rec *Record) {
 			lat := time.Duration(monotonicNow() - rec.Timestamp)
@@ -354,7 +380,7 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 
 func reportOverhead(t *testing.T, results map[string][]overheadRun, rounds int) {
 	none := results[variantNone]
-	for _, v := range []string{variantAgg, variantNaive} {
+	for _, v := range []string{variantAgg, variantRaw, variantNaive} {
 		runs := results[v]
 		var gbps, ratios, probeNs, reader, perSec, hitsPerSec, bpfShare []float64
 		var urgent, routine []time.Duration

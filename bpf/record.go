@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Reason is a bit set that says why the kernel sent a record.
+// Reason is a bit set of the causes for which the kernel sent a record.
 type Reason uint32
 
 // Reason bits, the same values as enum sf_reason in subflow.h.
@@ -73,7 +73,13 @@ type Record struct {
 	Token    uint32 // local token of the MPTCP connection; 0 for plain TCP
 	LocalID  int16  // MPTCP local address id; -1 when unset or plain TCP
 	RemoteID uint8
-	Backup   bool
+
+	// Backup reports whether either end marked the subflow as backup:
+	// the peer, or this host (an endpoint with the backup flag, MP_PRIO
+	// sent). It is read again for every record until the subflow
+	// closes. On Linux 6.18 the mptcp_pm SUB_ESTABLISHED event carries
+	// only the peer's mark.
+	Backup bool
 
 	Family   uint16 // AF_INET (2) or AF_INET6 (10)
 	Src, Dst netip.AddrPort
@@ -107,6 +113,7 @@ func (r *Record) UnmarshalBinary(b []byte) error {
 		return errShortRecord
 	}
 	le := binary.LittleEndian
+
 	r.Timestamp = le.Uint64(b[0:])
 	r.Cookie = le.Uint64(b[8:])
 	r.BytesAcked = le.Uint64(b[16:])
@@ -114,6 +121,7 @@ func (r *Record) UnmarshalBinary(b []byte) error {
 	r.BytesRetrans = le.Uint64(b[32:])
 	r.PacingRate = le.Uint64(b[40:])
 	r.DeliveryRate = le.Uint64(b[48:])
+
 	r.Reason = Reason(le.Uint32(b[56:]))
 	r.Token = le.Uint32(b[60:])
 	r.SRTT = le.Uint32(b[64:])
@@ -125,10 +133,12 @@ func (r *Record) UnmarshalBinary(b []byte) error {
 	r.TotalRetrans = le.Uint32(b[88:])
 	r.Lost = le.Uint32(b[92:])
 	r.Delivered = le.Uint32(b[96:])
+
 	r.Family = le.Uint16(b[136:])
 	sport, dport := le.Uint16(b[132:]), le.Uint16(b[134:])
 	r.Src = netip.AddrPortFrom(decodeAddr(r.Family, b[100:116]), sport)
 	r.Dst = netip.AddrPortFrom(decodeAddr(r.Family, b[116:132]), dport)
+
 	r.LocalID = int16(le.Uint16(b[138:]))
 	r.RemoteID = b[140]
 	r.Backup = b[141] != 0

@@ -32,9 +32,15 @@ struct {
 	__type(value, struct sf_state);
 } states SEC(".maps");
 
+/*
+ * as_tcp casts with bpf_rdonly_cast, which the verifier turns into no
+ * instruction, in place of a bpf_skc_to_tcp_sock call: the tcp_*
+ * tracepoints fire only on TCP sockets, and on_inet_sock_set_state
+ * checks sk_protocol first.
+ */
 static __always_inline struct tcp_sock *as_tcp(struct sock *sk)
 {
-	return bpf_skc_to_tcp_sock(sk);
+	return CAST(sk, tcp_sock);
 }
 
 static __always_inline __u64 sk_cookie(struct sock *sk)

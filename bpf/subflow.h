@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (MIT OR GPL-2.0) */
 /*
  * Types shared by the tp_btf and raw_tp objects and read by the Go
- * decoder. Every field is in host byte order unless its name says
+ * decoder. Every field is in host byte order unless its comment says
  * otherwise, and the layout has no implicit padding.
  */
 #ifndef MPTCP_BPF_PM_SUBFLOW_H
@@ -28,7 +28,7 @@ enum sf_reason {
 enum sf_drop {
 	DROP_RESERVE = 0,  /* ring buffer full: record lost */
 	DROP_STORAGE = 1,  /* no per-socket state: socket not tracked */
-	DROP_MAX = 4,
+	DROP_MAX = 2,
 };
 
 /*

@@ -6,7 +6,7 @@
  *   RD(p, f)        read field f of p
  *   RDB(p, f)       read bitfield or integer f of p, size and sign aware
  *   CAST(p, type)   turn a kernel pointer into a struct type pointer
- *   as_tcp(sk)      the tcp_sock behind sk, or NULL
+ *   as_tcp(sk)      the tcp_sock behind sk, or NULL if it has none
  *   sk_cookie(sk)   the socket cookie
  *   state_get(sk, create), state_delete(sk)
  */
@@ -167,6 +167,35 @@ static __always_inline __u32 msk_token(struct mptcp_subflow_context *sf)
 }
 
 /*
+ * is_backup reports whether either end marked the subflow as backup:
+ * the peer (backup) or this host (request_bkup, a newer field).
+ */
+static __always_inline __u8 is_backup(struct mptcp_subflow_context *sf)
+{
+	if (RDB(sf, backup))
+		return 1;
+	if (!bpf_core_field_exists(sf->request_bkup))
+		return 0;
+	return RDB(sf, request_bkup);
+}
+
+/*
+ * refresh_backup reads the backup flag again, since MP_PRIO changes it,
+ * unless the kernel has already wiped the subflow context at close.
+ */
+static __always_inline void refresh_backup(struct sf_state *st,
+					   struct tcp_sock *tp)
+{
+	struct mptcp_subflow_context *sf;
+
+	if (!is_mptcp(tp))
+		return;
+	sf = subflow_ctx(tp);
+	if (msk_token(sf) == st->token)
+		st->backup = is_backup(sf);
+}
+
+/*
  * read_identity caches cookie, addresses, token and ids. It returns 1
  * once they are complete: ports known and, for MPTCP, a token. Before
  * that (a connect in progress) the socket is not reported.
@@ -185,7 +214,7 @@ static __always_inline int read_identity(struct sf_state *st,
 		st->token = msk_token(sf);
 		st->local_id = RDB(sf, local_id);
 		st->remote_id = RDB(sf, remote_id);
-		st->backup = RDB(sf, backup);
+		st->backup = is_backup(sf);
 		if (!st->token)
 			return 0;
 	}
@@ -215,8 +244,8 @@ static __always_inline int token_allowed(struct sf_state *st)
 
 static __always_inline int rtt_moved(__u32 base, __u32 now)
 {
-	__u32 delta = now > base ? now - base : base - now;
-	__u32 limit = (__u32)(((__u64)base * rtt_frac) >> 10);
+	__u64 delta = now > base ? now - base : base - now;
+	__u64 limit = ((__u64)base * rtt_frac) >> 10;
 
 	if (limit < rtt_floor_us)
 		limit = rtt_floor_us;
@@ -294,8 +323,7 @@ static __always_inline void emit(struct sock *sk, struct tcp_sock *tp,
 		count_drop(DROP_RESERVE);
 		return;
 	}
-	if (s->tcp_state == TCP_ESTABLISHED && is_mptcp(tp))
-		st->backup = RDB(subflow_ctx(tp), backup);
+	refresh_backup(st, tp);
 	if (!st->cookie)
 		st->cookie = sk_cookie(sk);
 	fill_identity(r, st);
@@ -348,9 +376,10 @@ static __always_inline __u32 changes(struct sf_state *st, struct sf_sample *s)
 }
 
 /*
- * handle runs for every event: the cheapest filters first (family, TCP,
- * MPTCP, netns), then the per-socket state, then the change test.
- * arg is the new TCP state for EV_STATE and the new CA state for EV_CA.
+ * handle runs for every event on a TCP socket: the cheapest filters
+ * first (family, MPTCP, netns), then the per-socket state, then the
+ * change test. arg is the new TCP state for EV_STATE and the new CA
+ * state for EV_CA.
  */
 static __always_inline int handle(struct sock *sk, enum sf_event ev, __u32 arg)
 {

@@ -22,8 +22,6 @@ char __license[] SEC("license") = "Dual MIT/GPL";
 
 #include "subflow_core.h"
 
-#define SOCK_STREAM 1
-
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -31,11 +29,13 @@ struct {
 	__type(value, struct sf_state);
 } states SEC(".maps");
 
+/*
+ * as_tcp trusts the tracepoint: the tcp_* ones fire only on TCP sockets,
+ * and on_inet_sock_set_state checks sk_protocol first. That saves two
+ * probe reads per tcp_probe hit.
+ */
 static __always_inline struct tcp_sock *as_tcp(struct sock *sk)
 {
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP ||
-	    BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
-		return NULL;
 	return (struct tcp_sock *)sk;
 }
 

@@ -9,7 +9,8 @@ import (
 
 // AddToken adds an MPTCP token to the set reported when
 // Options.TokenFilter is on; without it the set has no effect. Subflows
-// of that connection are reported from their next event on.
+// of that connection are reported from their next event on. The set
+// holds 4,096 tokens; adding more fails with E2BIG.
 func (t *Tracer) AddToken(token uint32) error {
 	t.tokenMu.Lock()
 	defer t.tokenMu.Unlock()

@@ -81,12 +81,21 @@ func loadMode(mode string, opts Options) (t *Tracer, err error) {
 	if err := configure(spec, &opts); err != nil {
 		return nil, err
 	}
+	var kernelTypes *btf.Spec
+	if opts.KernelBTF != "" {
+		kernelTypes, err = btf.LoadSpec(opts.KernelBTF)
+		if err != nil {
+			return nil, fmt.Errorf("load kernel BTF from %s: %w", opts.KernelBTF, err)
+		}
+	}
 	if mode == ModeTPBTF {
-		if err := dropMissingTracepoints(spec); err != nil {
+		if err := dropMissingTracepoints(spec, kernelTypes); err != nil {
 			return nil, err
 		}
 	}
-	coll, err := ebpf.NewCollection(spec)
+	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{
+		Programs: ebpf.ProgramOptions{KernelTypes: kernelTypes},
+	})
 	if err != nil {
 		return nil, withVerifierLog(fmt.Errorf("load programs: %w", err))
 	}
@@ -111,15 +120,20 @@ func loadMode(mode string, opts Options) (t *Tracer, err error) {
 	return t, nil
 }
 
+// specLoaders return the compiled object of each variant; tests replace
+// them to make a variant fail.
+var specLoaders = map[string]func() (*ebpf.CollectionSpec, error){
+	ModeTPBTF: loadSubflow,
+	ModeRawTP: loadSubflowraw,
+}
+
 // modeSpec returns the compiled object of one variant.
 func modeSpec(mode string) (*ebpf.CollectionSpec, error) {
-	switch mode {
-	case ModeTPBTF:
-		return loadSubflow()
-	case ModeRawTP:
-		return loadSubflowraw()
+	load, ok := specLoaders[mode]
+	if !ok {
+		return nil, fmt.Errorf("mode %s: %w", mode, errors.ErrUnsupported)
 	}
-	return nil, fmt.Errorf("mode %s: %w", mode, errors.ErrUnsupported)
+	return load()
 }
 
 // configure rewrites the load-time constants and the ring size.
@@ -164,11 +178,13 @@ var optionalPrograms = map[string]bool{"on_tcp_cong_state_set": true}
 
 // dropMissingTracepoints removes the optional programs whose tracepoint
 // the running kernel lacks, found by its btf_trace_ typedef in kernel
-// BTF.
-func dropMissingTracepoints(spec *ebpf.CollectionSpec) error {
-	kernel, err := btf.LoadKernelSpec()
-	if err != nil {
-		return fmt.Errorf("load kernel BTF: %w", err)
+// (nil: the running kernel's BTF).
+func dropMissingTracepoints(spec *ebpf.CollectionSpec, kernel *btf.Spec) error {
+	if kernel == nil {
+		var err error
+		if kernel, err = btf.LoadKernelSpec(); err != nil {
+			return fmt.Errorf("load kernel BTF: %w", err)
+		}
 	}
 	for name, ps := range spec.Programs {
 		_, err := kernel.AnyTypeByName("btf_trace_" + ps.AttachTo)

@@ -4,7 +4,8 @@
 /*
  * The naive design, kept only as a benchmark baseline: every tcp_probe
  * hit on a matching subflow reads everything and submits a record that
- * wakes the reader. Same filter and record as the real programs.
+ * wakes the reader. It sends the same record as the real programs and
+ * filters in the same order.
  */
 #include "../../headers/vmlinux.h"
 #include <bpf/bpf_helpers.h>
