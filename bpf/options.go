@@ -43,6 +43,14 @@ type Options struct {
 	// without a wakeup. 0 means DefaultDrainInterval.
 	DrainInterval time.Duration
 
+	// ReaderPriority, when not 0, runs Run on its own thread with the
+	// SCHED_FIFO real-time policy at this priority (1-99). On a busy
+	// machine an urgent record then reaches Go in well under a
+	// millisecond instead of waiting for a time slice. Setting the
+	// policy needs CAP_SYS_NICE; without it Run goes on at normal
+	// priority and RealtimeErr says why.
+	ReaderPriority uint32
+
 	// RTTChange is the relative smoothed RTT change (0.125 is 1/8, at
 	// most 1000) that triggers a record, and RTTFloor the absolute
 	// change it must also exceed. 0 means DefaultRTTChange and

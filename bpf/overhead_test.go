@@ -331,6 +331,13 @@ func startReader(t *testing.T, read func(context.Context, func(*Record)) error,
 				t.Errorf("set reader nice %d: %v", nice, err)
 			}
 		}
+		// BPF_BENCH_RT=1 measures the reader as the daemon runs it,
+		// with Options.ReaderPriority.
+		if os.Getenv("BPF_BENCH_RT") == "1" {
+			if err := setRealtime(10); err != nil {
+				t.Errorf("set reader SCHED_FIFO: %v", err)
+			}
+		}
 		cpu0, wall0 := threadCPU(), time.Now()
 		err := read(ctx, func(rec *Record) {
 			lat := time.Duration(monotonicNow() - rec.Timestamp)

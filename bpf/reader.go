@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/cilium/ebpf/ringbuf"
@@ -24,6 +25,15 @@ const ctxCheckEvery = 256
 // Urgent records (ReasonNew, ReasonRetrans, ReasonLoss, ReasonClose)
 // wake Run at once; the others are read every Options.DrainInterval.
 func (t *Tracer) Run(ctx context.Context, fn func(*Record)) error {
+	if t.opts.ReaderPriority > 0 {
+		// Never unlocked: the real-time thread ends with this
+		// goroutine instead of going back to the runtime's pool.
+		runtime.LockOSThread()
+		err := setRealtime(t.opts.ReaderPriority)
+		t.realtimeMu.Lock()
+		t.realtimeErr = err
+		t.realtimeMu.Unlock()
+	}
 	var raw ringbuf.Record
 	var rec Record
 	n := 0

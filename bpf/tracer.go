@@ -39,6 +39,17 @@ type Tracer struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	realtimeMu  sync.Mutex
+	realtimeErr error
+}
+
+// RealtimeErr returns why Run could not switch to the real-time policy
+// that Options.ReaderPriority asks for, or nil.
+func (t *Tracer) RealtimeErr() error {
+	t.realtimeMu.Lock()
+	defer t.realtimeMu.Unlock()
+	return t.realtimeErr
 }
 
 // Load loads and attaches the programs, trying tp_btf first and raw_tp

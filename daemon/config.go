@@ -114,6 +114,7 @@ func DefaultConfig() Config {
 		EventBuffer:        8 << 20,
 		RecordLimit:        1 << 30,
 		MetricsMaxSubflows: 256,
+		BPFOptions:         bpf.Options{ReaderPriority: 10},
 		OptimizerInterval:  300 * time.Millisecond,
 		OptimizerTimeout:   time.Second,
 		Log:                logrus.StandardLogger(),
@@ -158,6 +159,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Optimizer != "" && (c.OptimizerInterval < 10*time.Millisecond || c.OptimizerTimeout <= 0) {
 		return fmt.Errorf("invalid optimizer timing: interval %s must be at least 10ms and timeout %s positive", c.OptimizerInterval, c.OptimizerTimeout)
+	}
+	if c.BPFOptions.ReaderPriority > 99 {
+		return fmt.Errorf("invalid BPF reader priority %d: want 0 (normal) or a SCHED_FIFO priority from 1 to 99", c.BPFOptions.ReaderPriority)
 	}
 	if _, err := parseEndpointFlags(c.EndpointFlags); err != nil {
 		return err

@@ -47,7 +47,16 @@ type statRecord struct {
 
 // readBPF consumes the BPF record stream until ctx is done.
 func (d *Daemon) readBPF(ctx context.Context) error {
-	return d.tracer.Run(ctx, d.handleRecord)
+	first := true
+	return d.tracer.Run(ctx, func(r *bpf.Record) {
+		if first {
+			first = false
+			if err := d.tracer.RealtimeErr(); err != nil {
+				d.log.WithError(err).Warn("BPF reader runs at normal priority; urgent records may wait for a time slice")
+			}
+		}
+		d.handleRecord(r)
+	})
 }
 
 // handleRecord runs for every BPF record; r is reused by the reader. It

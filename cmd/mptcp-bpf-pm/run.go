@@ -60,6 +60,7 @@ func addRunFlags(f *pflag.FlagSet) {
 	f.BoolVar(&runCfg.SetPMType, "set-pm-type", false, "set net.mptcp.pm_type to match --pm in this network namespace")
 	f.BoolVar(&runCfg.BPF, "bpf", runCfg.BPF, "load the BPF statistics programs (false: inet_diag polling only)")
 	f.BoolVar(&runCfg.BPFOptions.AllTCP, "bpf-all-tcp", false, "trace every TCP socket, not only MPTCP subflows")
+	f.Uint32Var(&runCfg.BPFOptions.ReaderPriority, "bpf-reader-priority", runCfg.BPFOptions.ReaderPriority, "SCHED_FIFO priority (1-99) of the BPF reader thread, so urgent records reach the daemon at once on a busy host (0: normal priority)")
 	f.IntVar(&runCfg.BPFOptions.RingSize, "bpf-ring-size", 0, "BPF ring buffer size in bytes, a power of two (0: the default, 1 MiB)")
 	f.DurationVar(&runCfg.DiagInterval, "diag-interval", runCfg.DiagInterval, "period of the inet_diag reconciliation poll")
 	f.DurationVar(&runCfg.FallbackInterval, "poll-interval", runCfg.FallbackInterval, "inet_diag poll period when BPF is unavailable")
