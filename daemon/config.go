@@ -55,7 +55,7 @@ type Config struct {
 	BPFOptions       bpf.Options
 	// Optimizer is the program run every OptimizerInterval per managed
 	// connection; it prints per-subflow cwnd caps that a BPF sock_ops
-	// program applies on ClampCgroup. Empty disables it.
+	// program applies on ClampCgroup (--optimizer-cgroup). Empty disables it.
 	Optimizer         string
 	OptimizerArgs     []string
 	OptimizerInterval time.Duration

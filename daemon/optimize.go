@@ -172,26 +172,37 @@ func (d *Daemon) optimize(ctx context.Context, in optimizer.Input) {
 	token := in.Connection.Token
 	caps, err := d.opt.runner.Run(ctx, in)
 	if err != nil {
-		if ctx.Err() == nil && d.limit.allow("optimizer", fmt.Sprint(token), errClass(err)) {
-			d.log.WithFields(logrus.Fields{"token": token, "program": d.cfg.Optimizer}).WithError(err).
+		if ctx.Err() == nil && d.limit.allow("optimizer", fmt.Sprint(token), optimizer.Reason(err)) {
+			d.log.WithFields(logrus.Fields{"token": token, "program": d.cfg.Optimizer, "reason": optimizer.Reason(err)}).WithError(err).
 				Warn("optimizer run failed, caps unchanged this round")
 		}
 		d.recordAction("optimizer", token, "", "", nil, err)
 		return
 	}
 	var applied []string
+	changed := false
 	for i, sf := range in.Subflows {
-		if err := d.applyCap(token, sf.Cookie, caps[i]); err != nil {
+		c, err := d.applyCap(token, sf.Cookie, caps[i])
+		if err != nil {
 			d.log.WithFields(logrus.Fields{"token": token, "cookie": sf.Cookie, "cap": caps[i]}).WithError(err).Warn("apply cwnd cap failed")
 			continue
 		}
+		changed = changed || c
 		applied = append(applied, fmt.Sprint(caps[i]))
+	}
+	// A map update alone waits for the subflow's next ACK; Sync applies
+	// the caps at once, also to idle subflows.
+	if changed {
+		if err := d.opt.clamper.Sync(); err != nil {
+			d.log.WithField("token", token).WithError(err).Warn("apply cwnd caps at once failed; they apply at the next ACK")
+		}
 	}
 	d.recordAction("optimizer", token, "", strings.Join(applied, ","), nil, nil)
 }
 
-// applyCap sets or clears one subflow's cwnd cap when it changed.
-func (d *Daemon) applyCap(token uint32, cookie uint64, cwndCap uint32) error {
+// applyCap sets or clears one subflow's cwnd cap and reports whether it
+// changed.
+func (d *Daemon) applyCap(token uint32, cookie uint64, cwndCap uint32) (bool, error) {
 	d.mu.Lock()
 	var sf *subflow
 	if c := d.conns[token]; c != nil {
@@ -199,24 +210,14 @@ func (d *Daemon) applyCap(token uint32, cookie uint64, cwndCap uint32) error {
 	}
 	if sf == nil || sf.Cap == cwndCap {
 		d.mu.Unlock()
-		return nil
+		return false, nil
 	}
 	sf.Cap = cwndCap
 	d.mu.Unlock()
 
 	d.log.WithFields(logrus.Fields{"token": token, "cookie": cookie, "cap": cwndCap}).Debug("cwnd cap changed")
 	if cwndCap == 0 {
-		return d.opt.clamper.Clear(cookie)
+		return true, d.opt.clamper.Clear(cookie)
 	}
-	return d.opt.clamper.Set(cookie, cwndCap)
-}
-
-// errClass keeps the rate limiter's key short: the error text up to the
-// first colon, such as "timed out".
-func errClass(err error) string {
-	s := err.Error()
-	if i := strings.IndexByte(s, ':'); i > 0 {
-		return s[:i]
-	}
-	return s
+	return true, d.opt.clamper.Set(cookie, cwndCap)
 }

@@ -74,7 +74,7 @@ func addRunFlags(f *pflag.FlagSet) {
 	f.StringArrayVar(&runCfg.OptimizerArgs, "optimizer-arg", nil, "argument passed to the optimizer program (repeatable)")
 	f.DurationVar(&runCfg.OptimizerInterval, "optimizer-interval", runCfg.OptimizerInterval, "period of the optimizer runs")
 	f.DurationVar(&runCfg.OptimizerTimeout, "optimizer-timeout", runCfg.OptimizerTimeout, "time after which an optimizer run is killed and its round skipped")
-	f.StringVar(&runCfg.ClampCgroup, "clamp-cgroup", "", "cgroup v2 `DIR` whose sockets the optimizer's caps apply to (default: the cgroup v2 root)")
+	f.StringVar(&runCfg.ClampCgroup, "optimizer-cgroup", "", "cgroup v2 `DIR` whose sockets the optimizer's caps apply to (default: the cgroup v2 root)")
 	f.StringVar(&configFile, "config", "", "read flag values from `FILE` (key = value lines named like the flags); flags on the command line win")
 	f.StringVar(&controlSocket, "control-socket", "", "path of the control socket, mode 0600 (default: per network namespace under "+controlSocketDir+"; none: disabled)")
 	f.StringVar(&runCfg.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics on `HOST:PORT`, such as 127.0.0.1:9464 (default: off)")
