@@ -5,7 +5,7 @@ GO       ?= go
 BIN      := bin
 STATICCHECK_VERSION := v0.8.2
 # Debian packages the build and the tests use; deps installs the missing ones.
-DEBIAN_PACKAGES := clang llvm libbpf-dev bpftool iproute2 nftables libcap2-bin util-linux
+DEBIAN_PACKAGES := clang llvm libbpf-dev bpftool iproute2 nftables libcap2-bin util-linux jq
 
 .PHONY: all
 all: build
@@ -14,7 +14,7 @@ all: build
 # the tools the tests drive (ip, ss, nft) when any of them is missing.
 .PHONY: deps
 deps:
-	@need=; for c in clang llvm-strip bpftool ip ss nft capsh setpriv; do \
+	@need=; for c in clang llvm-strip bpftool ip ss nft capsh setpriv jq; do \
 		command -v $$c >/dev/null 2>&1 || need=1; done; \
 	if [ -n "$$need" ]; then \
 		echo "installing $(DEBIAN_PACKAGES)"; \
@@ -59,3 +59,21 @@ lint:
 .PHONY: clean
 clean:
 	rm -rf $(BIN)
+
+# --- bench (tools/bench) ---
+# bench installs mptcpd (Debian package, with its plugins) when missing,
+# builds the binaries and runs every benchmark figure against the
+# in-kernel PM and mptcpd. It writes docs/bench/results.json and
+# docs/BENCHMARKS.md. BENCHFLAGS=-quick runs a short version that writes
+# neither.
+BENCHFLAGS ?=
+.PHONY: bench
+bench: build
+	@test -x /usr/libexec/mptcpd && \
+	test -f /usr/lib/x86_64-linux-gnu/mptcpd/sspi.so || { \
+		echo "installing mptcpd"; apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			mptcpd mptcpd-plugins >/dev/null; }
+	$(GO) build -o $(BIN)/mptcp-bench ./tools/bench
+	./$(BIN)/mptcp-bench -bin $(BIN) $(BENCHFLAGS)
+# --- end bench ---

@@ -116,7 +116,7 @@ func DefaultConfig() Config {
 		MetricsMaxSubflows: 256,
 		BPFOptions:         bpf.Options{ReaderPriority: 10},
 		OptimizerInterval:  300 * time.Millisecond,
-		OptimizerTimeout:   time.Second,
+		OptimizerTimeout:   250 * time.Millisecond,
 		Log:                logrus.StandardLogger(),
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/mptcp-bpf-pm/mptcp-bpf-pm/bpf/clamp"
 	"github.com/mptcp-bpf-pm/mptcp-bpf-pm/internal/nstest"
@@ -19,8 +21,9 @@ func testCgroup(t *testing.T) string {
 	root, err := clamp.RootCgroup()
 	nstest.Require(t, err == nil, "needs a cgroup2 mount: %v", err)
 
+	name := strings.ReplaceAll(t.Name(), "/", "-")
 	dir := filepath.Join(root, fmt.Sprintf("mbpt-clamp-%d-%s", os.Getpid(),
-		filepath.Base(t.Name())))
+		name))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatalf("create cgroup: %v", err)
 	}
@@ -88,6 +91,12 @@ func TestAttachSetClose(t *testing.T) {
 	if len(applied) != 0 {
 		t.Errorf("Applied = %v with no subflow, want none", applied)
 	}
+
+	start := time.Now()
+	if err := c.Sync(); err != nil {
+		t.Errorf("Sync: %v", err)
+	}
+	t.Logf("Sync over this namespace's TCP sockets took %v", time.Since(start))
 
 	if err := c.Close(); err != nil {
 		t.Errorf("Close: %v", err)

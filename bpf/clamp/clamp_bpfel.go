@@ -26,6 +26,7 @@ const (
 	clampMapCaps          = "caps"
 	clampMapClamped       = "clamped"
 	clampMapCounters      = "counters"
+	clampProgClampIter    = "clamp_iter"
 	clampProgClampSockops = "clamp_sockops"
 )
 
@@ -71,6 +72,7 @@ type clampSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type clampProgramSpecs struct {
+	ClampIter    *ebpf.ProgramSpec `ebpf:"clamp_iter"`
 	ClampSockops *ebpf.ProgramSpec `ebpf:"clamp_sockops"`
 }
 
@@ -132,11 +134,13 @@ type clampVariables struct {
 //
 // It can be passed to loadClampObjects or ebpf.CollectionSpec.LoadAndAssign.
 type clampPrograms struct {
+	ClampIter    *ebpf.Program `ebpf:"clamp_iter"`
 	ClampSockops *ebpf.Program `ebpf:"clamp_sockops"`
 }
 
 func (p *clampPrograms) Close() error {
 	return _ClampClose(
+		p.ClampIter,
 		p.ClampSockops,
 	)
 }

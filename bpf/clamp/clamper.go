@@ -29,7 +29,8 @@ type Clamper struct {
 	objs   clampObjects
 
 	mu   sync.Mutex
-	link link.Link // nil after Close
+	link link.Link // the sock_ops program; nil after Close
+	iter *link.Iter
 }
 
 // Attach loads the program and attaches it to the cgroup v2 directory
@@ -67,6 +68,14 @@ func Attach(cgroupPath string) (*Clamper, error) {
 			ErrNoBPF, cgroupPath, err)
 	}
 	c.link = l
+
+	it, err := link.AttachIter(link.IterOptions{Program: c.objs.ClampIter})
+	if err != nil {
+		l.Close()
+		c.objs.Close()
+		return nil, fmt.Errorf("%w: attach TCP iterator: %w", ErrNoBPF, err)
+	}
+	c.iter = it
 	return c, nil
 }
 

@@ -8,8 +8,8 @@ import (
 
 // Counters are the program's totals since Attach.
 type Counters struct {
-	Sets     uint64 // bpf_setsockopt calls that succeeded
-	Errors   uint64 // bpf_setsockopt calls that failed
+	Sets     uint64 // clamp setsockopt calls that succeeded
+	Errors   uint64 // clamp setsockopt calls that failed
 	Restores uint64 // subflows given back their original clamp
 }
 
@@ -29,10 +29,12 @@ func (c *Clamper) Counters() (Counters, error) {
 	return Counters{Sets: v[0], Errors: v[1], Restores: v[2]}, nil
 }
 
-// Close removes every cap, waits up to one second for the program to
-// restore the original clamp of the subflows it changed, then detaches
-// the program and frees its maps. A subflow that receives no ACK in that
-// second keeps its cap until it closes, and the error gives their count.
+// Close removes every cap and restores the original clamp of the changed
+// subflows in the calling thread's network namespace at once, as Sync
+// does. It waits up to one second for the program to restore the others
+// at their next ACK, then detaches the programs and frees the maps. A
+// subflow that is restored neither way keeps its cap until it closes,
+// and the error gives their count.
 func (c *Clamper) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -41,12 +43,19 @@ func (c *Clamper) Close() error {
 	}
 
 	errs := c.clearAll()
+	if err := c.syncLocked(); err != nil {
+		errs = append(errs, err)
+	}
 	if n := c.waitRestored(restoreWait); n > 0 {
 		errs = append(errs, fmt.Errorf("%d subflows keep their cwnd cap"+
-			" until they close: no ACK arrived within %v to restore"+
-			" their clamp", n, restoreWait))
+			" until they close: the TCP iterator did not restore them"+
+			" (they may be in another network namespace) and no ACK"+
+			" arrived within %v", n, restoreWait))
 	}
 
+	if err := c.iter.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close TCP iterator: %w", err))
+	}
 	if err := c.link.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("detach from %s: %w", c.cgroup, err))
 	}

@@ -29,14 +29,26 @@
 // restore also sets ssthresh to that value, so the subflow starts slow
 // start again.
 //
+// # Applying caps at once
+//
+// [Clamper.Set] and [Clamper.Clear] only write the map, so a change takes
+// effect at the subflow's next RTT callback, that is at its next ACK. An
+// idle subflow keeps its old clamp until it sends again, and a subflow
+// established before Attach has no callbacks enabled at all.
+// [Clamper.Sync] closes both gaps: a BPF TCP iterator walks the sockets of
+// the caller's network namespace, applies the caps of the subflows that
+// have one, restores the cleared ones and enables the callbacks on them.
+// Call it after a batch of Set and Clear calls.
+//
 // # Limitations
 //
-//   - Caps apply at the next RTT callback of the subflow, that is at its
-//     next ACK. An idle subflow keeps its old clamp until it sends again.
-//   - Subflows established before Attach have no callbacks enabled and
-//     cannot be capped.
-//   - After Close the program is gone, so a capped subflow that does not
-//     receive an ACK during Close's wait keeps its cap until it closes.
-//   - The program needs CAP_BPF and CAP_NET_ADMIN, kernel BTF, and Linux
-//     6.x (bpf_skc_to_tcp_sock in sock_ops, is_mptcp in struct tcp_sock).
+//   - Sync only reaches subflows in the calling thread's network
+//     namespace; elsewhere, changes wait for the next ACK.
+//   - After Close the programs are gone. Close restores what Sync can
+//     reach and waits up to one second for the ACKs of the others. A
+//     subflow restored neither way keeps its cap until it closes.
+//   - The programs need CAP_BPF and CAP_NET_ADMIN, kernel BTF, and Linux
+//     6.x (bpf_skc_to_tcp_sock in sock_ops, is_mptcp in struct tcp_sock,
+//     bpf_setsockopt in the TCP iterator). Enabling callbacks from Sync
+//     needs TCP_BPF_SOCK_OPS_CB_FLAGS, which Linux 6.18 has.
 package clamp

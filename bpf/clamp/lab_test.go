@@ -51,7 +51,12 @@ func (r *rig) poll(t *testing.T, cookie uint64, d time.Duration,
 // checks inet_diag shows it within a second while the initial subflow
 // stays uncapped, then removes the cap and checks that cwnd grows again.
 func TestLabCap(t *testing.T) {
-	r := newRig(t)
+	t.Run("IPv4", func(t *testing.T) { testCap(t, false) })
+	t.Run("IPv6", func(t *testing.T) { testCap(t, true) })
+}
+
+func testCap(t *testing.T, v6 bool) {
+	r := newRig(t, v6)
 	c := attach(t, r.cgroup)
 	r.startSender(t, 8*time.Second)
 	subs := r.waitSubflows(t, 2)
@@ -160,7 +165,7 @@ func checkCounters(t *testing.T, c *clamp.Clamper) {
 // TestLabClose checks that Close gives a capped subflow of a running
 // transfer its original clamp back before it detaches the program.
 func TestLabClose(t *testing.T) {
-	r := newRig(t)
+	r := newRig(t, false)
 	c, err := clamp.Attach(r.cgroup)
 	if err != nil {
 		t.Fatalf("Attach: %v", err)

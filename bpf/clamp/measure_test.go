@@ -41,7 +41,7 @@ func TestMeasureCaps(t *testing.T) {
 	if rounds <= 0 {
 		t.Skipf("a measurement: set %s to the number of rounds", measureEnv)
 	}
-	r := newRig(t)
+	r := newRig(t, false)
 	if rate := os.Getenv(rateEnv); rate != "" {
 		r.shape(t, rate)
 	}

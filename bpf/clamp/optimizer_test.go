@@ -38,7 +38,8 @@ func program(t *testing.T, body string) string {
 }
 
 // round does what the daemon does each interval: it runs the optimizer
-// on the connection and applies its caps, or nothing when it fails.
+// on the connection and applies its caps with Set and Sync, or changes
+// nothing when the optimizer fails.
 func round(t *testing.T, r *rig, c *clamp.Clamper,
 	run optimizer.Runner) error {
 	t.Helper()
@@ -52,6 +53,7 @@ func round(t *testing.T, r *rig, c *clamp.Clamper,
 			t.Fatalf("Set: %v", err)
 		}
 	}
+	r.sync(t, c)
 	return nil
 }
 
@@ -59,7 +61,7 @@ func round(t *testing.T, r *rig, c *clamp.Clamper,
 // that caps the join subflow, one that hangs, one that prints garbage,
 // and one that removes every cap.
 func TestLabOptimizer(t *testing.T) {
-	r := newRig(t)
+	r := newRig(t, false)
 	c := attach(t, r.cgroup)
 	r.startSender(t, 8*time.Second)
 	subs := r.waitSubflows(t, 2)

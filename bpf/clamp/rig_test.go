@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,8 +19,10 @@ import (
 )
 
 // senderEnv makes the test binary act as the traffic sender: the value is
-// "ADDR:PORT SECONDS". The sender waits for a line on stdin, so that the
-// test can move it into a cgroup before it opens its socket.
+// "ADDR:PORT SECONDS IDLE". The sender waits for a line on stdin, so that
+// the test can move it into a cgroup before it opens its socket. It sends
+// for SECONDS, then keeps the connection open without sending for IDLE
+// seconds.
 const senderEnv = "MBPT_CLAMP_SENDER"
 
 const serverPort = 5301
@@ -37,15 +38,15 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// send opens one MPTCP connection and writes to it for the given time.
+// send opens one MPTCP connection, writes to it for the given time and
+// then holds it open.
 func send(spec string) error {
-	addr, secs, ok := strings.Cut(spec, " ")
-	if !ok {
-		return fmt.Errorf("invalid %s %q", senderEnv, spec)
-	}
-	d, err := strconv.ParseFloat(secs, 64)
-	if err != nil {
-		return err
+	var (
+		addr       string
+		secs, idle float64
+	)
+	if _, err := fmt.Sscan(spec, &addr, &secs, &idle); err != nil {
+		return fmt.Errorf("invalid %s %q: %w", senderEnv, spec, err)
 	}
 	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
 		return fmt.Errorf("wait for start: %w", err)
@@ -59,14 +60,19 @@ func send(spec string) error {
 	}
 	defer c.Close()
 	buf := make([]byte, 64<<10)
-	deadline := time.Now().Add(time.Duration(d * float64(time.Second)))
+	deadline := time.Now().Add(seconds(secs))
 	_ = c.SetWriteDeadline(deadline)
 	for time.Now().Before(deadline) {
 		if _, err := c.Write(buf); err != nil {
 			break
 		}
 	}
+	time.Sleep(seconds(idle))
 	return nil
+}
+
+func seconds(s float64) time.Duration {
+	return time.Duration(s * float64(time.Second))
 }
 
 // rig is a two-path lab whose client uses the in-kernel path manager with
@@ -79,9 +85,10 @@ type rig struct {
 	diag     *diag.Conn
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T, v6 bool) *rig {
 	t.Helper()
-	lab := nstest.NewLab(t, nstest.LabOptions{Paths: 2, ClientPM: "kernel"})
+	lab := nstest.NewLab(t, nstest.LabOptions{Paths: 2, IPv6: v6,
+		ClientPM: "kernel"})
 	lab.Client.Run(t, "ip", "mptcp", "endpoint", "add",
 		lab.Paths[1].ClientAddr.String(), "subflow")
 	r := &rig{lab: lab, cgroup: testCgroup(t)}
@@ -140,10 +147,18 @@ func (r *rig) sink(c net.Conn) {
 // rig's cgroup, then lets it connect. Its exit is waited for at cleanup.
 func (r *rig) startSender(t *testing.T, d time.Duration) *exec.Cmd {
 	t.Helper()
-	addr := fmt.Sprintf("%s:%d", r.lab.Paths[0].ServerAddr, serverPort)
+	return r.startSenderIdle(t, d, 0)
+}
+
+// startSenderIdle is startSender with a sender that keeps the connection
+// open without sending for idle after d.
+func (r *rig) startSenderIdle(t *testing.T, d, idle time.Duration) *exec.Cmd {
+	t.Helper()
+	addr := r.lab.ServerAddrPort(serverPort).String()
 	cmd := r.lab.Client.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(),
-		fmt.Sprintf("%s=%s %.3f", senderEnv, addr, d.Seconds()))
+		fmt.Sprintf("%s=%s %.3f %.3f", senderEnv, addr, d.Seconds(),
+			idle.Seconds()))
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
