@@ -256,6 +256,11 @@ static __always_inline int cwnd_moved(__u32 base, __u32 now)
 {
 	__u64 b = base;
 
+	/* A socket being set up or torn down can read cwnd 0. A move from
+	 * or to 0 is no congestion change, and it would defeat thresholds
+	 * set out of reach. */
+	if (now == 0 || base == 0)
+		return 0;
 	if (now < base)
 		return ((b - now) << 10) >= b * cwnd_down_frac;
 	return (((__u64)now - b) << 10) >= b * cwnd_up_frac && now != base;
