@@ -128,3 +128,29 @@ func TestInterfaceRecreated(t *testing.T) {
 		return false
 	})
 }
+
+// TestRouteAppearsLater starts with path 1 unreachable by route, so the
+// daemon's subflow fails, and checks that the subflow is opened once the
+// route appears, which the kernel reports only as a route change.
+func TestRouteAppearsLater(t *testing.T) {
+	lab := nstest.NewLab(t, nstest.LabOptions{Paths: 2})
+	p := lab.Paths[1]
+	server := lab.Paths[0].ServerAddr.String()
+	lab.Client.Run(t, "ip", "route", "del", server, "table", "101")
+	lab.Client.Run(t, "ip", "route", "add", "unreachable", server, "table", "101")
+	d, _ := labDaemon(t, lab.Client)
+	mptcpServer(t, lab.Server, "7123")
+	conn := mptcpDial(t, lab.Client, serverAddr(lab, 7123))
+	s := startSender(conn)
+	defer s.halt(t)
+
+	time.Sleep(time.Second)
+	if n := countFrom(liveSubflows(t, lab.Client), p.ClientAddr); n != 0 {
+		t.Fatalf("%d subflows from %s without a route, want 0", n, p.ClientAddr)
+	}
+	lab.Client.Run(t, "ip", "route", "del", "unreachable", server, "table", "101")
+	lab.Client.Run(t, "ip", "route", "add", server, "via", p.ServerAddr.String(), "dev", p.ClientIf, "table", "101")
+	waitFor(t, 5*time.Second, "the subflow once the route exists", d, func() bool {
+		return countFrom(liveSubflows(t, lab.Client), p.ClientAddr) == 1
+	})
+}
