@@ -84,6 +84,13 @@ func collect(t *testing.T, tr *Tracer) *collector {
 }
 
 // stop ends Run after one more drain and returns the records.
+// snapshot returns a copy of the records collected so far.
+func (c *collector) snapshot() []Record {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Record(nil), c.records...)
+}
+
 func (c *collector) stop(t *testing.T) []Record {
 	t.Helper()
 	if c.cancel != nil {
