@@ -9,6 +9,8 @@ package netlab
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"os"
@@ -201,10 +203,14 @@ func setKernelPM(ns *NS) error {
 
 func (topo *Topology) addPath(i int, v6 bool) (Path, error) {
 	p := Path{ClientIf: fmt.Sprintf("c%d", i), ServerIf: fmt.Sprintf("s%d", i)}
-	// Both ends are created in the caller's namespace under names unique
-	// to this process, then moved and renamed, so parallel runs never
-	// clash on interface names.
-	tag := fmt.Sprintf("%x", (uint64(os.Getpid())<<8|counter.Add(1))&0xffffff)
+	// Both ends are created in the caller's namespace under random
+	// names, then moved and renamed, so parallel runs, also of other
+	// processes, never clash on interface names.
+	var b [5]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return p, err
+	}
+	tag := hex.EncodeToString(b[:])
 	tmpC, tmpS := "mc"+tag, "ms"+tag
 	if err := Run("ip", "link", "add", tmpC, "type", "veth", "peer", "name", tmpS); err != nil {
 		return p, err
