@@ -21,10 +21,11 @@ import (
 
 // daemon is an mptcp-bpf-pm process started by a test.
 type daemon struct {
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	log  bytes.Buffer
-	done chan error
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	log    bytes.Buffer
+	exited chan struct{} // closed when the process has exited
+	err    error         // exit error, set before exited closes
 }
 
 // startDaemon runs the daemon in ns with args and waits for "daemon
@@ -36,7 +37,7 @@ func startDaemon(t *testing.T, ns *nstest.NS, args ...string) *daemon {
 		// The daemon runs under capsh, which args name in full.
 		cmd = ns.Command(args[0], args[1:]...)
 	}
-	d := &daemon{cmd: cmd, done: make(chan error, 1)}
+	d := &daemon{cmd: cmd, exited: make(chan struct{})}
 	stderr, err := d.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -56,17 +57,28 @@ func startDaemon(t *testing.T, ns *nstest.NS, args ...string) *daemon {
 				once.Do(func() { close(ready) })
 			}
 		}
-		d.done <- d.cmd.Wait()
+		d.err = d.cmd.Wait()
+		close(d.exited)
 	}()
 	t.Cleanup(func() {
-		if d.cmd.ProcessState == nil {
+		// Stop the daemon the way an operator would, so that it
+		// removes its control socket and detaches its programs.
+		select {
+		case <-d.exited:
+			return
+		default:
+		}
+		_ = d.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-d.exited:
+		case <-time.After(10 * time.Second):
 			_ = d.cmd.Process.Kill()
 		}
 	})
 	select {
 	case <-ready:
-	case err := <-d.done:
-		t.Fatalf("daemon exited before ready: %v\n%s", err, d.logText())
+	case <-d.exited:
+		t.Fatalf("daemon exited before ready: %v\n%s", d.err, d.logText())
 	case <-time.After(15 * time.Second):
 		t.Fatalf("daemon not ready after 15s\n%s", d.logText())
 	}
@@ -84,8 +96,8 @@ func (d *daemon) stop(t *testing.T) error {
 	t.Helper()
 	_ = d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-d.done:
-		return err
+	case <-d.exited:
+		return d.err
 	case <-time.After(10 * time.Second):
 		_ = d.cmd.Process.Kill()
 		t.Fatalf("daemon ignored SIGTERM for 10s\n%s", d.logText())
