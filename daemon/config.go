@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"fmt"
+	"net"
+	"os/exec"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -72,6 +74,7 @@ type Config struct {
 	MetricsMaxSubflows int  // at most this many subflows get series
 	Log                *logrus.Logger
 	Options            map[string]any // flags as given, stored in meta.json
+	Version            string         // build version, reported over the control socket
 }
 
 // AdaptiveConfig holds the thresholds of the adaptive policy. A subflow
@@ -148,17 +151,48 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("invalid event buffer %d: want at least 65536 bytes", c.EventBuffer)
 	}
 	a := c.Adaptive
-	if a.LossRatio <= 0 || a.LossRatio >= 1 {
+	if !(a.LossRatio > 0 && a.LossRatio < 1) { // also rejects NaN
 		return fmt.Errorf("invalid adaptive loss ratio %g: want a fraction between 0 and 1, such as 0.05", a.LossRatio)
 	}
-	if a.RTTFactor < 1 {
+	if !(a.RTTFactor >= 1) { // also rejects NaN
 		return fmt.Errorf("invalid adaptive RTT factor %g: want at least 1", a.RTTFactor)
 	}
-	if a.Window <= 0 || a.RestoreAfter <= 0 || a.RetryMin <= 0 || a.RetryMax < a.RetryMin {
-		return fmt.Errorf("invalid adaptive durations: window, restore and retry must be positive, and retry max at least retry min")
+	for _, d := range []struct {
+		name  string
+		value time.Duration
+	}{
+		{"adaptive window", a.Window}, {"adaptive restore", a.RestoreAfter},
+		{"retry min", a.RetryMin}, {"retry max", a.RetryMax},
+		{"optimizer timeout", c.OptimizerTimeout},
+	} {
+		if d.value <= 0 {
+			return fmt.Errorf("invalid %s %s: want a positive duration", d.name, d.value)
+		}
 	}
-	if c.Optimizer != "" && (c.OptimizerInterval < 10*time.Millisecond || c.OptimizerTimeout <= 0) {
-		return fmt.Errorf("invalid optimizer timing: interval %s must be at least 10ms and timeout %s positive", c.OptimizerInterval, c.OptimizerTimeout)
+	if a.RetryMax < a.RetryMin {
+		return fmt.Errorf("invalid retry max %s: want at least retry min %s", a.RetryMax, a.RetryMin)
+	}
+	if c.OptimizerInterval < 10*time.Millisecond {
+		return fmt.Errorf("invalid optimizer interval %s: want at least 10ms", c.OptimizerInterval)
+	}
+	if c.Optimizer != "" {
+		if _, err := exec.LookPath(c.Optimizer); err != nil {
+			return fmt.Errorf("invalid optimizer program %q: %w", c.Optimizer, err)
+		}
+	}
+	if c.RecordLimit < 0 {
+		return fmt.Errorf("invalid record limit %d: want 0 (no limit) or a positive number of bytes", c.RecordLimit)
+	}
+	if c.MetricsMaxSubflows < 0 {
+		return fmt.Errorf("invalid metrics max subflows %d: want 0 or more", c.MetricsMaxSubflows)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("invalid metrics address %q: want HOST:PORT such as 127.0.0.1:9464", c.MetricsAddr)
+		}
+	}
+	if r := c.BPFOptions.RingSize; r != 0 && (r < 4096 || r&(r-1) != 0) {
+		return fmt.Errorf("invalid BPF ring size %d: want 0 (default) or a power of two of at least 4096 bytes", r)
 	}
 	if c.BPFOptions.ReaderPriority > 99 {
 		return fmt.Errorf("invalid BPF reader priority %d: want 0 (normal) or a SCHED_FIFO priority from 1 to 99", c.BPFOptions.ReaderPriority)

@@ -18,8 +18,8 @@ var _ control.Handler = (*Daemon)(nil)
 
 // Status returns the daemon's identity and run-time options.
 func (d *Daemon) Status() control.Status {
-	version := "devel"
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+	version := d.cfg.Version
+	if bi, ok := debug.ReadBuildInfo(); ok && version == "" {
 		version = bi.Main.Version
 	}
 	d.mu.Lock()

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -95,7 +96,10 @@ func main() {
 	}
 	fmt.Fprintf(os.Stderr, "mptcp-bpf-pm: %v\n", err)
 	var ue usageError
-	if asUsage(err, &ue) {
+	// cobra reports an unknown subcommand and extra arguments as plain
+	// errors; both are usage errors.
+	if asUsage(err, &ue) || strings.HasPrefix(err.Error(), "unknown command ") ||
+		strings.Contains(err.Error(), "accepts ") {
 		os.Exit(exitUsage)
 	}
 	os.Exit(exitError)

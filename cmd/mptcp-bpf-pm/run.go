@@ -89,6 +89,11 @@ var controlSocket string
 var configFile string
 
 func runDaemon(cmd *cobra.Command, _ []string) error {
+	// Catch signals before anything changes the host, so that a signal
+	// during start-up still leads to a clean stop. Notify also re-enables
+	// a SIGINT that the parent shell set to ignored.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
 	if configFile != "" {
 		if err := config.Apply(configFile, cmd.Flags()); err != nil {
 			return usageError{err}
@@ -100,6 +105,11 @@ func runDaemon(cmd *cobra.Command, _ []string) error {
 	}
 	if err := runCfg.Validate(); err != nil {
 		return usageError{err}
+	}
+	if runCfg.FilterFile != "" {
+		if _, err := daemon.LoadFilter(runCfg.FilterFile); err != nil {
+			return usageError{err}
+		}
 	}
 	switch controlSocket {
 	case "":
@@ -113,13 +123,14 @@ func runDaemon(cmd *cobra.Command, _ []string) error {
 	runCfg.Options = map[string]any{}
 	cmd.Flags().Visit(func(f *pflag.Flag) { runCfg.Options[f.Name] = f.Value.String() })
 	runCfg.Options["args"] = strings.Join(os.Args, " ")
+	runCfg.Version = versionString()
 
 	d, err := daemon.New(runCfg)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
+	// A signal that came during New makes Run stop at once, after the
+	// same clean-up as a later one.
 	start := time.Now()
 	err = d.Run(ctx)
 	log.WithField("uptime", time.Since(start).Round(time.Millisecond)).Debug("run finished")
