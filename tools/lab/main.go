@@ -64,7 +64,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, o); err != nil {
+	err = run(ctx, o)
+	if ctx.Err() != nil {
+		// Interrupted: the lab is already removed by run's cleanup.
+		fmt.Fprintln(os.Stderr, "mptcp-lab: interrupted, lab removed")
+		os.Exit(130)
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "mptcp-lab: %v\n", err)
 		os.Exit(1)
 	}

@@ -79,6 +79,7 @@ func summarize(w io.Writer, topo *netlab.Topology, conns []diag.Connection, recs
 	c := conns[0]
 	fmt.Fprintf(w, "\nconnection token %08x  %s -> %s  subflows %d\n",
 		c.Info.Token, c.ID.Src, c.ID.Dst, len(c.Subflows))
+	fmt.Fprintln(w, "diag: inet_diag sample at 80% of the transfer; bpf: last record of each subflow; ids: local/remote address id")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "path\tlocal\tremote\tids\tdiag acked\tdiag rtt\tdiag cwnd\tbpf recs\tbpf acked\tbpf rtt\tbpf cwnd\t")
 	var problems []error
