@@ -48,7 +48,7 @@ type Options struct {
 	// machine an urgent record then reaches Go in well under a
 	// millisecond instead of waiting for a time slice. Setting the
 	// policy needs CAP_SYS_NICE; without it Run goes on at normal
-	// priority and RealtimeErr says why.
+	// priority and RealtimeErr returns the reason.
 	ReaderPriority uint32
 
 	// RTTChange is the relative smoothed RTT change (0.125 is 1/8, at

@@ -45,7 +45,7 @@ type Tracer struct {
 }
 
 // RealtimeErr returns why Run could not switch to the real-time policy
-// that Options.ReaderPriority asks for, or nil.
+// that Options.ReaderPriority requests, or nil.
 func (t *Tracer) RealtimeErr() error {
 	t.realtimeMu.Lock()
 	defer t.realtimeMu.Unlock()

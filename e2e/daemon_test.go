@@ -166,7 +166,7 @@ func TestRunInvalidFlags(t *testing.T) {
 		{[]string{"run", "--event-buffer", "10"}, "10"},
 		{[]string{"run", "--diag-interval", "-1s"}, "-1s"},
 	} {
-		out, err := execCommand(daemonBin, tc.args...).CombinedOutput()
+		out, err := exec.Command(daemonBin, tc.args...).CombinedOutput()
 		code := exitCode(err)
 		if code == 0 {
 			t.Errorf("%v: exit status 0, want non-zero", tc.args)

@@ -5,8 +5,6 @@ import (
 	"os/exec"
 )
 
-func execCommand(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
-
 func exitCode(err error) int {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {

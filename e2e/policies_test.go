@@ -266,7 +266,7 @@ func TestKernelModeEndpoints(t *testing.T) {
 	}
 }
 
-// TestFallbackWithoutBPF runs the daemon without CAP_BPF: it must say once
+// TestFallbackWithoutBPF runs the daemon without CAP_BPF: it must log once
 // why BPF is unavailable, keep managing subflows and record diag samples.
 func TestFallbackWithoutBPF(t *testing.T) {
 	_, err := exec.LookPath("capsh")

@@ -253,7 +253,7 @@ func (topo *Topology) addPath(i int, v6 bool) (Path, error) {
 // addSourceRoutes makes traffic from path N's client address to any server
 // address leave through path N. A server address of another path is reached
 // through path N's server address as gateway, because IPv6 neighbour
-// discovery only answers for addresses of the receiving interface. The
+// discovery replies only for addresses of the receiving interface. The
 // server needs no rules: its connected routes already answer on path N.
 func (topo *Topology) addSourceRoutes(v6 bool) error {
 	fam := "-4"

@@ -6,17 +6,16 @@
 package nstest
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
+
+	"github.com/mptcp-bpf-pm/mptcp-bpf-pm/internal/netlab"
 )
 
 // Require skips the test when ok is false, or fails it when the CI
@@ -51,8 +50,6 @@ func RequireMPTCP(t testing.TB) {
 		"needs MPTCP: kernel built with CONFIG_MPTCP and net.mptcp.enabled=1")
 }
 
-var counter atomic.Uint64
-
 // NS is a network namespace created for one test.
 type NS struct {
 	Name string
@@ -63,36 +60,23 @@ type NS struct {
 func NewNS(t testing.TB, prefix string) *NS {
 	t.Helper()
 	RequireRoot(t)
-	name := fmt.Sprintf("%s-%d-%d", prefix, os.Getpid(), counter.Add(1))
-	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add %s: %v: %s", name, err, out)
+	ns, err := netlab.NewNS(prefix)
+	if err != nil {
+		t.Fatalf("create netns: %v", err)
 	}
-	ns := &NS{Name: name}
-	t.Cleanup(ns.delete)
-	ns.Run(t, "ip", "link", "set", "lo", "up")
-	return ns
+	t.Cleanup(ns.Delete)
+	return &NS{Name: ns.Name}
 }
 
-func (ns *NS) delete() {
-	out, _ := exec.Command("ip", "netns", "pids", ns.Name).Output()
-	for _, f := range strings.Fields(string(out)) {
-		var pid int
-		// Never the caller itself: one of its threads may have
-		// entered the namespace.
-		if _, err := fmt.Sscan(f, &pid); err == nil && pid != os.Getpid() {
-			_ = unix.Kill(pid, unix.SIGKILL)
-		}
-	}
-	_ = exec.Command("ip", "netns", "delete", ns.Name).Run()
-}
+func (ns *NS) lab() *netlab.NS { return &netlab.NS{Name: ns.Name} }
 
 // Path returns the bind-mounted namespace file, /run/netns/NAME.
-func (ns *NS) Path() string { return "/run/netns/" + ns.Name }
+func (ns *NS) Path() string { return ns.lab().Path() }
 
 // Command returns cmd prepared to run inside the namespace through
 // "ip netns exec".
 func (ns *NS) Command(name string, args ...string) *exec.Cmd {
-	return exec.Command("ip", append([]string{"netns", "exec", ns.Name, name}, args...)...)
+	return ns.lab().Command(name, args...)
 }
 
 // Run runs a command inside the namespace and returns its standard output.
@@ -101,7 +85,7 @@ func (ns *NS) Run(t testing.TB, name string, args ...string) string {
 	t.Helper()
 	out, err := ns.Output(name, args...)
 	if err != nil {
-		t.Fatalf("in netns %s: %s %s: %v", ns.Name, name, strings.Join(args, " "), err)
+		t.Fatalf("in netns %s: %v", ns.Name, err)
 	}
 	return out
 }
@@ -109,14 +93,7 @@ func (ns *NS) Run(t testing.TB, name string, args ...string) string {
 // Output runs a command inside the namespace and returns its standard
 // output; the error includes the command's standard error.
 func (ns *NS) Output(name string, args ...string) (string, error) {
-	cmd := ns.Command(name, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return string(out), fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	return string(out), nil
+	return ns.lab().Output(name, args...)
 }
 
 // Do runs fn on a locked OS thread switched into the namespace. Sockets that

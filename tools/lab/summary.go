@@ -24,7 +24,7 @@ type bpfSample struct {
 	BytesAcked uint64 `json:"bytes_acked"`
 }
 
-// bpfStats is what the BPF stream said about one subflow.
+// bpfStats summarizes the BPF records of one subflow.
 type bpfStats struct {
 	records int
 	last    bpfSample
