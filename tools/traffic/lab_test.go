@@ -547,7 +547,9 @@ func TestReverseLab(t *testing.T) {
 		t.Errorf("report mode %q bytes %d mbps %v, want reverse > 0",
 			rep.Mode, rep.Bytes, rep.Mbps)
 	}
-	if rep.Seconds < 0.8 || rep.Seconds > 1.5 {
+	// The server times the 1 s of sending and the client starts its
+	// clock after the handshake, so a loaded machine reads a little less.
+	if rep.Seconds < 0.5 || rep.Seconds > 1.5 {
 		t.Errorf("seconds = %v, want about 1", rep.Seconds)
 	}
 
